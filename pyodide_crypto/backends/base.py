@@ -1,0 +1,109 @@
+"""The interface every primitive backend implements.
+
+The format code above this layer owns keys, nonces, framing and every check;
+a backend only runs primitives. Bulk data travels as an opaque *buffer*: a
+``bytes``-like object under CPython, a JS ``Uint8Array`` under Pyodide, so
+that ciphertext never has to be copied through Python in the browser. Small
+values (keys, nonces, headers) are always Python ``bytes``.
+
+All primitive calls are coroutines because WebCrypto is promise-based; the
+CPython backend simply computes inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+#: A bulk byte buffer owned by the backend (``bytes``-like or a JS Uint8Array).
+Buffer = Any
+
+#: An imported AES-GCM key (a cryptography ``AESGCM`` or a JS ``CryptoKey``).
+AeadKey = Any
+
+NONCE_SIZE = 12
+TAG_SIZE = 16
+
+
+class Backend(Protocol):
+    """Primitives used by pyodide_crypto, identical in bytes on every runtime."""
+
+    name: str
+
+    def random_bytes(self, size: int) -> bytes:
+        """Return ``size`` bytes from the platform CSPRNG."""
+        ...
+
+    async def sha256(self, data: bytes) -> bytes:
+        """Return the SHA-256 digest of ``data``."""
+        ...
+
+    async def hkdf_expand_sha512(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-512."""
+        ...
+
+    async def hkdf_sha256(
+        self, ikm: bytes, *, salt: bytes, info: bytes, length: int
+    ) -> bytes:
+        """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256."""
+        ...
+
+    async def import_aes_gcm_key(self, key: bytes) -> AeadKey:
+        """Import a 16- or 32-byte AES-GCM key for repeated use."""
+        ...
+
+    async def aes_gcm_seal(
+        self, key: AeadKey, nonce: bytes, plaintext: bytes, aad: bytes = b""
+    ) -> bytes:
+        """Encrypt a small message; returns ciphertext with the 16-byte tag."""
+        ...
+
+    async def aes_gcm_open(
+        self, key: AeadKey, nonce: bytes, ciphertext: bytes, aad: bytes = b""
+    ) -> bytes:
+        """Decrypt a small message.
+
+        :raises DecryptionError: the tag does not verify.
+        """
+        ...
+
+    async def seal_chunks(
+        self, key: AeadKey, nonces: Sequence[bytes], data: Buffer, chunk_size: int
+    ) -> Buffer:
+        """Encrypt a window of consecutive chunks with one await.
+
+        Chunk ``i`` is ``data[i * chunk_size : (i + 1) * chunk_size]`` (the last
+        one may be shorter, even empty) and is sealed with ``nonces[i]`` and an
+        empty AAD. The caller guarantees
+        ``(len(nonces) - 1) * chunk_size <= len(data) <= len(nonces) * chunk_size``.
+        Returns the concatenated ciphertexts, tags included.
+        """
+        ...
+
+    async def open_chunks(
+        self, key: AeadKey, nonces: Sequence[bytes], data: Buffer, chunk_size: int
+    ) -> tuple[Buffer, int]:
+        """Decrypt a window of consecutive chunks with one await.
+
+        Chunk ``i`` is ``data[i * (chunk_size + 16) : ...]``, the last one may be
+        shorter (but at least 16 bytes). Returns the plaintext of the leading
+        chunks that authenticated, and how many did. Nothing past the first
+        failing chunk is ever returned.
+        """
+        ...
+
+    def buffer_length(self, data: Buffer) -> int:
+        """Length in bytes of a buffer."""
+        ...
+
+    def buffer_slice(self, data: Buffer, start: int, end: int) -> Buffer:
+        """A view of ``data[start:end]`` (no copy where the runtime allows)."""
+        ...
+
+    def buffer_from_bytes(self, data: bytes) -> Buffer:
+        """Wrap Python bytes as a buffer of this backend."""
+        ...
+
+    def buffer_to_bytes(self, data: Buffer) -> bytes:
+        """Copy a buffer into Python bytes (only for small data)."""
+        ...
