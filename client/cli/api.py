@@ -1,0 +1,188 @@
+"""The Sealpost HTTP API as seen by the CLI (httpx, async).
+
+Only this module knows URLs and status codes; it turns every failure into a
+:class:`CliError` with a short message that never contains a token, a ticket
+or the link fragment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from pyodide_crypto.encoding import b64url_encode
+
+from .errors import CliError
+
+UNAVAILABLE = (
+    "this link is no longer available (expired, used up, revoked or unknown)"
+)
+
+_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+class ServerApi:
+    """Calls to one Sealpost server; use as an async context manager."""
+
+    def __init__(self, server: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.server = server.rstrip("/")
+        self._client = httpx.AsyncClient(
+            base_url=self.server, timeout=_TIMEOUT, transport=transport
+        )
+
+    async def __aenter__(self) -> ServerApi:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+
+    # -- sender --------------------------------------------------------------
+
+    async def config(self) -> dict[str, Any]:
+        """Fetch the server's limits (``GET /api/config``)."""
+        return _json(await self._send("GET", "/api/config"))
+
+    async def create_share(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a pending share; returns ``id``, ``owner_token``, ``expires_at``."""
+        return _json(await self._send("POST", "/api/shares", json=body))
+
+    async def put_file(
+        self, share_id: str, token: str, index: int, offset: int, data: bytes
+    ) -> int:
+        """Append ciphertext at ``offset``; returns the bytes received so far."""
+        response = await self._send(
+            "PUT",
+            f"/api/shares/{share_id}/files/{index}",
+            content=data,
+            headers={**_bearer(token), "Upload-Offset": str(offset)},
+        )
+        return int(_json(response)["received"])
+
+    async def upload_status(self, share_id: str, token: str, index: int) -> int:
+        """How many bytes of file ``index`` the server holds (to resume)."""
+        response = await self._send(
+            "GET",
+            f"/api/shares/{share_id}/files/{index}/upload",
+            headers=_bearer(token),
+        )
+        return int(_json(response)["received"])
+
+    async def put_manifest(self, share_id: str, token: str, envelope: bytes) -> None:
+        """Store the sealed envelope (header and manifest ciphertext)."""
+        await self._send(
+            "PUT",
+            f"/api/shares/{share_id}/manifest",
+            content=envelope,
+            headers=_bearer(token),
+        )
+
+    async def finalize(self, share_id: str, token: str) -> None:
+        """Make the share available to recipients."""
+        await self._send(
+            "POST", f"/api/shares/{share_id}/finalize", headers=_bearer(token)
+        )
+
+    # -- recipient -----------------------------------------------------------
+
+    async def info(self, share_id: str) -> dict[str, Any]:
+        """Public facts of a share: ciphertext sizes, manifest size, expiry."""
+        return _json(await self._send("GET", f"/api/shares/{share_id}"))
+
+    async def manifest(self, share_id: str) -> bytes:
+        """The envelope bytes; reading them never counts a download."""
+        return (await self._send("GET", f"/api/shares/{share_id}/manifest")).content
+
+    async def claim(self, share_id: str, proof: bytes) -> str:
+        """Count one download and return the download ticket."""
+        response = await self._send(
+            "POST",
+            f"/api/shares/{share_id}/claim",
+            json={"proof": b64url_encode(proof)},
+        )
+        return str(_json(response)["ticket"])
+
+    @asynccontextmanager
+    async def download(
+        self, share_id: str, index: int, ticket: str
+    ) -> AsyncIterator[httpx.Response]:
+        """Stream the ciphertext of file ``index`` (body not yet read)."""
+        request = self._client.build_request(
+            "GET",
+            f"/api/shares/{share_id}/files/{index}",
+            headers={"Sealpost-Ticket": ticket},
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise _network_error(exc) from None
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                _raise_for_status(response)
+            yield response
+        finally:
+            await response.aclose()
+
+    # -- plumbing ------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise _network_error(exc) from None
+        _raise_for_status(response)
+        return response
+
+
+class ServerError(CliError):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class NetworkError(CliError):
+    """The server could not be reached or the connection broke."""
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise CliError("the server sent an unexpected answer")
+    return body
+
+
+def _network_error(exc: httpx.HTTPError) -> NetworkError:
+    # The exception text may contain the URL; the URL never contains a secret
+    # (the fragment is not sent), but keep the message short anyway.
+    return NetworkError(f"could not reach the server ({type(exc).__name__})")
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = str(body.get("error", "")) if isinstance(body, dict) else ""
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    if response.status_code == 404 and code in ("unavailable", ""):
+        text = UNAVAILABLE
+    elif message:
+        text = f"the server refused the request: {message}"
+    else:
+        text = f"the server answered {response.status_code}"
+    raise ServerError(text, status=response.status_code, code=code)

@@ -1,0 +1,611 @@
+// Module Web Worker: hosts Pyodide, runs pyodide_crypto and does the network
+// calls of sending and receiving. Pages talk to it through worker-client.js
+// ({id, op, args} in; {id, ok, result | error} or {id, event} out).
+
+import { SealpostError, toErrorPayload } from "./errors.js";
+
+// C2SP chunked encryption framing (docs/format.md).
+const CHUNK_SIZE = 16 * 1024;
+const TAG_SIZE = 16;
+const STREAM_HEADER_SIZE = 56;
+// One Python call per window: 256 chunks = 4 MiB of plaintext. Bigger windows
+// cost memory, smaller ones cost a Python/JS round trip each.
+const WINDOW_CHUNKS = 256;
+const PLAIN_WINDOW = WINDOW_CHUNKS * CHUNK_SIZE;
+const CIPHER_WINDOW = WINDOW_CHUNKS * (CHUNK_SIZE + TAG_SIZE);
+// A CSP or MIME problem makes loadPyodide hang forever instead of failing.
+const RUNTIME_TIMEOUT_MS = 60_000;
+// Python functions of client/web/py/bridge.py used by this worker.
+const BRIDGE_FUNCTIONS = [
+  "create_sender",
+  "sender_info",
+  "seal_manifest",
+  "file_encryptor",
+  "encryptor_header",
+  "seal_window",
+  "ciphertext_size",
+  "open_share",
+  "recipient_info",
+  "file_decryptor",
+  "open_window",
+];
+
+let runtimePromise = null;
+// State of the share opened on a receive page, for the page's lifetime.
+let received = null;
+
+self.addEventListener("message", (event) => {
+  const { id, op, args } = event.data;
+  const emit = (payload) => self.postMessage({ id, event: payload });
+  handle(op, args ?? {}, emit).then(
+    ({ result, transfer }) => self.postMessage({ id, ok: true, result }, transfer),
+    (error) => self.postMessage({ id, ok: false, error: toErrorPayload(error) }),
+  );
+});
+
+async function handle(op, args, emit) {
+  switch (op) {
+    case "init":
+      await runtime(args);
+      return { result: null };
+    case "config":
+      return { result: await getConfig() };
+    case "send":
+      return { result: await send(args, emit) };
+    case "open":
+      return { result: await openShare(args) };
+    case "download":
+      await download(args, emit);
+      return { result: null };
+    default:
+      throw new SealpostError("internal", { detail: `unknown operation ${op}` });
+  }
+}
+
+// ---------------------------------------------------------------- runtime
+
+function runtime(urls) {
+  if (runtimePromise === null) {
+    if (!urls || !urls.pyodideURL) {
+      throw new SealpostError("internal", { detail: "runtime used before init" });
+    }
+    runtimePromise = withTimeout(loadRuntime(urls), RUNTIME_TIMEOUT_MS);
+  }
+  return runtimePromise;
+}
+
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new SealpostError("runtime_timeout")), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function loadRuntime({ pyodideURL, assetsURL }) {
+  const origin = self.location.origin;
+  const pyodideBase = new URL(`${pyodideURL}/`, origin).href;
+  const assetsBase = new URL(`${assetsURL}/`, origin).href;
+  let pyodide;
+  try {
+    // pyodide_crypto's WebCrypto backend needs the window helper before import.
+    const { installSubtleWindow } = await import("./subtle-window.js");
+    installSubtleWindow(globalThis);
+    const { loadPyodide } = await import(`${pyodideBase}pyodide.mjs`);
+    pyodide = await loadPyodide({
+      indexURL: pyodideBase,
+      lockFileURL: `${assetsBase}build/pyodide-lock.json`,
+      packageBaseUrl: `${assetsBase}build/`,
+      stdout: () => {},
+      stderr: () => {},
+    });
+  } catch (error) {
+    throw new SealpostError("runtime_failed", { detail: describe(error) });
+  }
+
+  // loadPackage resolves even when a download or the integrity check failed;
+  // the error callback is the only signal, so any message there is fatal.
+  const problems = [];
+  await pyodide.loadPackage("pyodide-crypto", {
+    messageCallback: () => {},
+    errorCallback: (message) => problems.push(message),
+  });
+  if (problems.length > 0) {
+    throw new SealpostError("runtime_failed", { detail: problems.join("; ") });
+  }
+
+  const response = await fetch(`${assetsBase}py/bridge.py`);
+  if (!response.ok) {
+    throw new SealpostError("runtime_failed", { detail: "bridge not found" });
+  }
+  pyodide.FS.writeFile("/home/pyodide/sealpost_bridge.py", await response.text());
+  const module = pyodide.pyimport("sealpost_bridge");
+  // These proxies live as long as the worker.
+  const py = {};
+  for (const name of BRIDGE_FUNCTIONS) py[name] = module[name];
+  module.destroy();
+  return py;
+}
+
+function describe(error) {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+// Call an async Python function and release the awaitable proxy it returns.
+async function callAsync(fn, ...args) {
+  const awaitable = fn(...args);
+  try {
+    return await awaitable;
+  } finally {
+    awaitable.destroy();
+  }
+}
+
+// Map a Python exception to the error the person should see.
+function pythonError(error, code) {
+  const type = error && error.type;
+  if (type === "DecryptionError" || type === "FormatError") {
+    return new SealpostError(code);
+  }
+  return error;
+}
+
+// ---------------------------------------------------------------- network
+
+async function request(path, init = {}) {
+  let response;
+  try {
+    response = await fetch(path, { cache: "no-store", ...init });
+  } catch (error) {
+    throw new SealpostError("network", { detail: describe(error) });
+  }
+  return response;
+}
+
+async function failure(response) {
+  let code = "";
+  try {
+    code = (await response.json()).error ?? "";
+  } catch {
+    // Not JSON (a proxy's error page, say): the status alone tells enough.
+  }
+  if (response.status === 404 && code === "unavailable") {
+    return new SealpostError("unavailable");
+  }
+  if (response.status === 507) return new SealpostError("storage_full");
+  if (response.status === 413) return new SealpostError("server_limit");
+  return new SealpostError("server", { status: response.status, detail: code });
+}
+
+async function json(path, init) {
+  const response = await request(path, init);
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+function postJSON(path, body, headers = {}) {
+  return json(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function getConfig() {
+  return json("/api/config");
+}
+
+// ---------------------------------------------------------------- sending
+
+// Check everything the server would refuse before a byte is uploaded (C07).
+function checkLimits(config, files, expiresIn, maxDownloads) {
+  if (files.length > config.max_files) {
+    throw new SealpostError("too_many_files", { limit: config.max_files });
+  }
+  let total = 0;
+  for (const file of files) {
+    if (file.size > config.max_file_bytes) {
+      throw new SealpostError("file_too_large", {
+        name: file.name,
+        size: file.size,
+        limit: config.max_file_bytes,
+      });
+    }
+    total += file.size;
+  }
+  if (total > config.max_share_bytes) {
+    throw new SealpostError("share_too_large", {
+      size: total,
+      limit: config.max_share_bytes,
+    });
+  }
+  if (
+    !Number.isInteger(expiresIn) ||
+    expiresIn < config.expiry_min_seconds ||
+    expiresIn > config.expiry_max_seconds
+  ) {
+    throw new SealpostError("expiry_invalid");
+  }
+  if (
+    !Number.isInteger(maxDownloads) ||
+    maxDownloads < config.downloads_min ||
+    maxDownloads > config.downloads_max
+  ) {
+    throw new SealpostError("downloads_invalid", {
+      min: config.downloads_min,
+      max: config.downloads_max,
+    });
+  }
+}
+
+async function send({ files, message, expiresIn, maxDownloads, origin }, emit) {
+  const config = await getConfig();
+  checkLimits(config, files, expiresIn, maxDownloads);
+  const py = await runtime();
+
+  const descriptions = files.map((file) => ({
+    name: file.name,
+    size: file.size,
+    type: file.type || "application/octet-stream",
+  }));
+  const sender = await callAsync(py.create_sender, descriptions);
+  try {
+    const info = py.sender_info(sender, files.length);
+    const envelope = await callAsync(
+      py.seal_manifest,
+      sender,
+      message,
+      expiresIn,
+      maxDownloads,
+    );
+    if (envelope.length > config.max_manifest_bytes) {
+      throw new SealpostError("manifest_too_large", {
+        limit: config.max_manifest_bytes,
+      });
+    }
+
+    const created = await postJSON("/api/shares", {
+      expires_in: expiresIn,
+      max_downloads: maxDownloads,
+      claim_verifier: info.claimVerifier,
+      files: info.ciphertextSizes.map((size) => ({ size })),
+      manifest_size: envelope.length,
+    });
+    const owner = { Authorization: `Bearer ${created.owner_token}` };
+    const base = `/api/shares/${encodeURIComponent(created.id)}`;
+
+    const progress = new Progress(
+      emit,
+      files.reduce((sum, file) => sum + file.size, 0),
+      info.ciphertextSizes.reduce((sum, size) => sum + size, 0) + envelope.length,
+    );
+    for (let index = 0; index < files.length; index += 1) {
+      await sendFile(py, sender, index, files[index], `${base}/files/${index}`, {
+        owner,
+        progress,
+        expectedSize: info.ciphertextSizes[index],
+      });
+    }
+
+    await putBytes(`${base}/manifest`, envelope, owner);
+    progress.uploaded(envelope.length);
+    await postJSON(`${base}/finalize`, {}, owner);
+    return {
+      id: created.id,
+      expiresAt: created.expires_at,
+      link: `${origin}/s/${created.id}#${info.fragment}`,
+      manageLink: `${origin}/m/${created.id}#${created.owner_token}`,
+    };
+  } finally {
+    sender.destroy();
+  }
+}
+
+class Progress {
+  constructor(emit, plainTotal, cipherTotal) {
+    this.emit = emit;
+    this.encryptedBytes = 0;
+    this.uploadedBytes = 0;
+    this.plainTotal = plainTotal;
+    this.cipherTotal = cipherTotal;
+    this.report();
+  }
+
+  encrypted(count) {
+    this.encryptedBytes += count;
+    this.report();
+  }
+
+  uploaded(count) {
+    this.uploadedBytes += count;
+    this.report();
+  }
+
+  report() {
+    this.emit({
+      type: "progress",
+      encrypted: this.encryptedBytes,
+      encryptTotal: this.plainTotal,
+      uploaded: this.uploadedBytes,
+      uploadTotal: this.cipherTotal,
+    });
+  }
+}
+
+async function putBytes(path, bytes, headers, offset = null) {
+  const extra = offset === null ? {} : { "Upload-Offset": String(offset) };
+  const response = await request(path, {
+    method: "PUT",
+    headers: { "Content-Type": "application/octet-stream", ...headers, ...extra },
+    body: bytes,
+  });
+  if (!response.ok) throw await failure(response);
+  await response.body?.cancel();
+}
+
+// Encrypt window k+1 while window k uploads: at most three windows in memory.
+async function sendFile(py, sender, index, file, path, options) {
+  const { owner, progress, expectedSize } = options;
+  const encryptor = await callAsync(py.file_encryptor, sender, index);
+  try {
+    const header = py.encryptor_header(encryptor);
+    let offset = 0;
+    let upload = Promise.resolve();
+    const queueUpload = (bytes) => {
+      const start = offset;
+      offset += bytes.length;
+      upload = upload.then(async () => {
+        await putBytes(path, bytes, owner, start);
+        progress.uploaded(bytes.length);
+      });
+      // The rejection is handled where the chain is awaited; this only keeps
+      // the runtime from reporting it as unhandled in the meantime.
+      upload.catch(() => {});
+    };
+
+    queueUpload(header);
+    for await (const { window, final } of readWindows(file)) {
+      const sealed = await callAsync(py.seal_window, encryptor, window, final);
+      progress.encrypted(window.length);
+      await upload;
+      queueUpload(sealed);
+    }
+    await upload;
+    if (offset !== expectedSize) {
+      throw new SealpostError("file_changed", { name: file.name });
+    }
+  } finally {
+    encryptor.destroy();
+  }
+}
+
+// Yield the file as windows of whole chunks; the last window is final (it may
+// be short or empty: a 0-byte file is one empty final window).
+async function* readWindows(file) {
+  const reader = file.stream().getReader();
+  let window = new Uint8Array(PLAIN_WINDOW);
+  let filled = 0;
+  let total = 0;
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch {
+        throw new SealpostError("file_unreadable", { name: file.name });
+      }
+      if (chunk.done) break;
+      let data = chunk.value;
+      total += data.length;
+      if (total > file.size) {
+        throw new SealpostError("file_changed", { name: file.name });
+      }
+      while (data.length > 0) {
+        const take = Math.min(PLAIN_WINDOW - filled, data.length);
+        window.set(data.subarray(0, take), filled);
+        filled += take;
+        data = data.subarray(take);
+        if (filled === PLAIN_WINDOW && total < file.size) {
+          yield { window, final: false };
+          window = new Uint8Array(PLAIN_WINDOW);
+          filled = 0;
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (total !== file.size) {
+    throw new SealpostError("file_changed", { name: file.name });
+  }
+  yield { window: window.subarray(0, filled), final: true };
+}
+
+// ---------------------------------------------------------------- receiving
+
+async function openShare({ id, fragment }) {
+  if (!fragment) throw new SealpostError("bad_link");
+  const base = `/api/shares/${encodeURIComponent(id)}`;
+  const info = await json(base);
+  const response = await request(`${base}/manifest`);
+  if (!response.ok) throw await failure(response);
+  const envelope = new Uint8Array(await response.arrayBuffer());
+  const py = await runtime();
+
+  let recipient;
+  try {
+    recipient = await callAsync(py.open_share, fragment, envelope);
+  } catch (error) {
+    throw pythonError(error, "bad_link");
+  }
+  const details = py.recipient_info(recipient);
+  if (details.files.length !== info.files.length) {
+    recipient.destroy();
+    throw new SealpostError("tampered");
+  }
+  if (received !== null) received.recipient.destroy();
+  // The recipient handle lives as long as the page (and this worker).
+  received = {
+    base,
+    recipient,
+    claimProof: details.claimProof,
+    files: details.files,
+    blobSizes: info.files.map((file) => file.size),
+    ticket: null,
+  };
+  return {
+    message: details.message,
+    expiresAt: info.expires_at,
+    files: details.files.map(({ name, size, type }, index) => ({
+      index,
+      name,
+      size,
+      type,
+    })),
+  };
+}
+
+// The first download claims (counts one download); the ticket then serves
+// every file for the page's lifetime. Never called without a click (C06).
+async function ticket() {
+  if (received.ticket === null) {
+    const claim = await postJSON(`${received.base}/claim`, {
+      proof: received.claimProof,
+    });
+    received.ticket = claim.ticket;
+  }
+  return received.ticket;
+}
+
+async function fetchRange(index, start, end) {
+  const response = await request(`${received.base}/files/${index}`, {
+    headers: {
+      "Sealpost-Ticket": await ticket(),
+      Range: `bytes=${start}-${end - 1}`,
+    },
+  });
+  if (!response.ok) throw await failure(response);
+  let bytes;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    // The connection was cut while the body was arriving (C11).
+    throw new SealpostError("network", { detail: describe(error) });
+  }
+  if (bytes.length !== end - start) {
+    throw new SealpostError("network", { detail: "short range response" });
+  }
+  return bytes;
+}
+
+// Stream file `index` to the consumer at the other end of `port` (the
+// service worker, or the page when it has none): one decrypted window for
+// each "pull". Resolves when the consumer got the last window; any failure
+// is sent to the consumer first so that it errors the download stream.
+async function download({ index, port }, emit) {
+  if (received === null) throw new SealpostError("internal", { detail: "no share" });
+  const py = await runtime();
+  const file = received.files[index];
+  const blobSize = received.blobSizes[index];
+  if (file === undefined) throw new SealpostError("internal", { detail: "bad index" });
+
+  const pulls = new PullQueue(port);
+  let decryptor = null;
+  try {
+    if (blobSize !== py.ciphertext_size(file.size)) {
+      throw new SealpostError("tampered");
+    }
+    const header = await fetchRange(index, 0, STREAM_HEADER_SIZE);
+    try {
+      decryptor = await callAsync(py.file_decryptor, received.recipient, index, header);
+    } catch (error) {
+      throw pythonError(error, "tampered");
+    }
+
+    const produce = async (start) => {
+      const end = Math.min(start + CIPHER_WINDOW, blobSize);
+      const final = end === blobSize;
+      const ciphertext = await fetchRange(index, start, end);
+      let plaintext;
+      try {
+        plaintext = await callAsync(py.open_window, decryptor, ciphertext, final);
+      } catch (error) {
+        throw pythonError(error, "tampered");
+      }
+      return { plaintext, end, final };
+    };
+
+    // Fetch and decrypt one window ahead of the consumer.
+    let next = produce(STREAM_HEADER_SIZE);
+    next.catch(() => {});
+    let delivered = 0;
+    for (;;) {
+      await pulls.next();
+      const { plaintext, end, final } = await next;
+      if (!final) {
+        next = produce(end);
+        next.catch(() => {});
+      }
+      const buffer = standalone(plaintext);
+      port.postMessage({ type: "data", buffer }, [buffer]);
+      delivered += plaintext.length;
+      emit({ type: "progress", done: delivered, total: file.size });
+      if (final) break;
+    }
+    port.postMessage({ type: "end" });
+  } catch (error) {
+    if (!(error instanceof SealpostError && error.code === "cancelled")) {
+      port.postMessage({ type: "error" });
+    }
+    throw error;
+  } finally {
+    if (decryptor !== null) decryptor.destroy();
+    pulls.close();
+  }
+}
+
+// An ArrayBuffer holding exactly these bytes, safe to transfer away.
+function standalone(bytes) {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer;
+}
+
+// The consumer's "pull" and "cancel" messages, awaited one at a time.
+class PullQueue {
+  constructor(port) {
+    this.port = port;
+    this.pending = 0;
+    this.waiter = null;
+    this.cancelled = false;
+    port.onmessage = (event) => {
+      if (event.data.type === "cancel") this.cancelled = true;
+      else if (event.data.type === "pull") this.pending += 1;
+      this.wake();
+    };
+    port.start();
+  }
+
+  wake() {
+    if (this.waiter === null) return;
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter();
+  }
+
+  async next() {
+    while (this.pending === 0 && !this.cancelled) {
+      await new Promise((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+    if (this.cancelled) throw new SealpostError("cancelled");
+    this.pending -= 1;
+  }
+
+  close() {
+    this.port.onmessage = null;
+    this.port.close();
+  }
+}

@@ -1,0 +1,131 @@
+"""Primitives on pyca/cryptography, for CPython (the CLI, the server's tests).
+
+Everything computes inline; the methods are coroutines only to share the
+:class:`~pyodide_crypto.backends.base.Backend` interface with WebCrypto.
+Buffers are ``bytes``-like objects; chunk windows are processed through
+memoryviews into one preallocated ``bytearray`` so that a window is copied
+once, by the cipher itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from ..errors import DecryptionError, ParameterError
+from .base import TAG_SIZE, AeadKey, Buffer
+
+
+class CPythonBackend:
+    """The :class:`~pyodide_crypto.backends.base.Backend` for CPython."""
+
+    name = "cpython"
+
+    def random_bytes(self, size: int) -> bytes:
+        """Return ``size`` bytes from the OS CSPRNG."""
+        return os.urandom(size)
+
+    async def sha256(self, data: bytes) -> bytes:
+        """Return the SHA-256 digest of ``data``."""
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(data)
+        return digest.finalize()
+
+    async def hkdf_expand_sha512(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-512."""
+        return HKDFExpand(hashes.SHA512(), length, info).derive(prk)
+
+    async def hkdf_sha256(
+        self, ikm: bytes, *, salt: bytes, info: bytes, length: int
+    ) -> bytes:
+        """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256."""
+        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+
+    async def import_aes_gcm_key(self, key: bytes) -> AeadKey:
+        """Import a 16- or 32-byte AES-GCM key.
+
+        :raises ParameterError: the key has another length.
+        """
+        if len(key) not in (16, 32):
+            raise ParameterError(f"key must be 16 or 32 bytes, got {len(key)}")
+        return AESGCM(key)
+
+    async def aes_gcm_seal(
+        self, key: AeadKey, nonce: bytes, plaintext: bytes, aad: bytes = b""
+    ) -> bytes:
+        """Encrypt a small message; returns ciphertext with the 16-byte tag."""
+        return key.encrypt(nonce, plaintext, aad or None)  # type: ignore[no-any-return]
+
+    async def aes_gcm_open(
+        self, key: AeadKey, nonce: bytes, ciphertext: bytes, aad: bytes = b""
+    ) -> bytes:
+        """Decrypt a small message.
+
+        :raises DecryptionError: the tag does not verify.
+        """
+        try:
+            return key.decrypt(nonce, ciphertext, aad or None)  # type: ignore[no-any-return]
+        except InvalidTag:
+            raise DecryptionError() from None
+
+    async def seal_chunks(
+        self, key: AeadKey, nonces: Sequence[bytes], data: Buffer, chunk_size: int
+    ) -> Buffer:
+        """Encrypt a window of consecutive chunks into one ``bytearray``."""
+        src = memoryview(data).cast("B")
+        out = bytearray(len(src) + len(nonces) * TAG_SIZE)
+        with memoryview(out) as dst:
+            for i, nonce in enumerate(nonces):
+                plain = src[i * chunk_size : (i + 1) * chunk_size]
+                start = i * (chunk_size + TAG_SIZE)
+                key.encrypt_into(
+                    nonce, plain, None, dst[start : start + len(plain) + TAG_SIZE]
+                )
+        return out
+
+    async def open_chunks(
+        self, key: AeadKey, nonces: Sequence[bytes], data: Buffer, chunk_size: int
+    ) -> tuple[Buffer, int]:
+        """Decrypt a window; return the authenticated prefix and its chunk count."""
+        src = memoryview(data).cast("B")
+        sealed_size = chunk_size + TAG_SIZE
+        out = bytearray(max(0, len(src) - len(nonces) * TAG_SIZE))
+        ok = 0
+        written = 0
+        with memoryview(out) as dst:
+            for i, nonce in enumerate(nonces):
+                sealed = src[i * sealed_size : (i + 1) * sealed_size]
+                if len(sealed) < TAG_SIZE:
+                    break
+                size = len(sealed) - TAG_SIZE
+                try:
+                    key.decrypt_into(nonce, sealed, None, dst[written : written + size])
+                except InvalidTag:
+                    break
+                written += size
+                ok += 1
+        # decrypt_into has already written the failing chunk's unauthenticated
+        # plaintext: cut it off so that it can never be read.
+        del out[written:]
+        return out, ok
+
+    def buffer_length(self, data: Buffer) -> int:
+        """Length in bytes of a buffer."""
+        return memoryview(data).nbytes
+
+    def buffer_slice(self, data: Buffer, start: int, end: int) -> Buffer:
+        """A memoryview of ``data[start:end]`` (no copy)."""
+        return memoryview(data).cast("B")[start:end]
+
+    def buffer_from_bytes(self, data: bytes) -> Buffer:
+        """Bytes already are a buffer here."""
+        return data
+
+    def buffer_to_bytes(self, data: Buffer) -> bytes:
+        """Copy a buffer into ``bytes``."""
+        return bytes(data)

@@ -1,0 +1,115 @@
+"""The one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
+
+from server.errors import BadRequest, Incomplete, InvalidTicket, OffsetMismatch
+from server.errors import RangeNotSatisfiable, SealpostError, StorageFull
+from server.errors import TooLarge, Unauthorized, Unavailable, UploadBusy
+from server.errors import WrongState
+
+logger = logging.getLogger("sealpost.server")
+
+STATUS: dict[type[SealpostError], int] = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    InvalidTicket: 403,
+    Unavailable: 404,
+    WrongState: 409,
+    OffsetMismatch: 409,
+    UploadBusy: 409,
+    Incomplete: 409,
+    TooLarge: 413,
+    RangeNotSatisfiable: 416,
+    StorageFull: 507,
+}
+
+_HTTP_CODES = {
+    404: ("not_found", "there is nothing here"),
+    405: ("method_not_allowed", "this method is not allowed here"),
+    413: ("too_large", "the request body is too large"),
+}
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template, which is safe to log (no ids)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error body ``{"error": code, "message": message}``."""
+    return JSONResponse(
+        {"error": code, "message": message},
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+async def _sealpost_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SealpostError)
+    status = next(
+        (code for kind, code in STATUS.items() if isinstance(exc, kind)), 400
+    )
+    headers: dict[str, str] = {}
+    if isinstance(exc, OffsetMismatch):
+        headers["Upload-Offset"] = str(exc.received)
+    elif isinstance(exc, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    elif isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    logger.warning(
+        "Rejected %s %s with %d %s.",
+        request.method,
+        route_template(request),
+        status,
+        exc.code,
+    )
+    return error_response(status, exc.code, exc.message, headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, message = _HTTP_CODES.get(exc.status_code, ("error", "request failed"))
+    logger.warning(
+        "Rejected %s %s with %d %s.",
+        request.method,
+        route_template(request),
+        exc.status_code,
+        code,
+    )
+    return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+
+
+async def _disconnect(request: Request, exc: Exception) -> Response:
+    # The client is gone; whatever it uploaded stays and can be resumed.
+    logger.warning(
+        "Client left during %s %s.", request.method, route_template(request)
+    )
+    return error_response(400, "disconnected", "the client disconnected")
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    logger.error(
+        "Failed %s %s: %s.",
+        request.method,
+        route_template(request),
+        type(exc).__name__,
+    )
+    return error_response(500, "internal", "something went wrong on the server")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, ExceptionHandler] = {
+    SealpostError: _sealpost_error,
+    HTTPException: _http_error,
+    ClientDisconnect: _disconnect,
+    Exception: _internal,
+}

@@ -1,0 +1,107 @@
+"""Domain errors of the server; :mod:`server.api.errors` maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class SealpostError(Exception):
+    """Base of every error the server reports to a client.
+
+    ``code`` is the stable machine-readable name sent as ``error``; the
+    message is short English text and never contains a token or an id.
+    """
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(SealpostError):
+    """The request is malformed: bad JSON, wrong types, bad values."""
+
+    code = "bad_request"
+
+
+class Unauthorized(SealpostError):
+    """An owner request without a well-formed bearer token."""
+
+    code = "unauthorized"
+
+
+class Unavailable(SealpostError):
+    """The one answer for anything a recipient may not know more about.
+
+    Unknown, pending, expired, consumed and revoked shares, a wrong claim
+    proof and a wrong owner token all look the same from outside.
+    """
+
+    code = "unavailable"
+
+    def __init__(self, message: str = "this share is not available") -> None:
+        super().__init__(message)
+
+
+class InvalidTicket(SealpostError):
+    """A missing, forged, foreign or expired download ticket."""
+
+    code = "invalid_ticket"
+
+    def __init__(self, message: str = "the download ticket is not valid") -> None:
+        super().__init__(message)
+
+
+class WrongState(SealpostError):
+    """The owner asked for something the share's state does not allow."""
+
+    code = "wrong_state"
+
+
+class OffsetMismatch(SealpostError):
+    """``Upload-Offset`` differs from the bytes already received."""
+
+    code = "offset_mismatch"
+
+    def __init__(self, received: int) -> None:
+        super().__init__("Upload-Offset must equal the bytes received so far")
+        self.received = received
+
+
+class UploadBusy(SealpostError):
+    """Another request is writing to the same upload right now."""
+
+    code = "upload_busy"
+
+    def __init__(self) -> None:
+        super().__init__("another request is uploading this file")
+
+
+class Incomplete(SealpostError):
+    """Finalize was asked before every file and the manifest were complete."""
+
+    code = "incomplete"
+
+
+class TooLarge(SealpostError):
+    """A declared size or a body exceeds a configured limit."""
+
+    code = "too_large"
+
+
+class RangeNotSatisfiable(SealpostError):
+    """The ``Range`` header cannot be served for this blob."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        super().__init__("the requested range is not satisfiable")
+        self.size = size
+
+
+class StorageFull(SealpostError):
+    """The blob store ran out of space; nothing already stored was lost."""
+
+    code = "storage_full"
+
+    def __init__(self) -> None:
+        super().__init__("the server is out of storage space, try again later")

@@ -1,0 +1,379 @@
+"""The share lifecycle: create, upload, finalize, claim, serve, revoke, clean.
+
+Routes parse HTTP and call this; it owns the rules and the state machine.
+Recipients learn nothing beyond "available" or ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+
+from server.config import Config
+from server.encoding import b64url_encode
+from server.errors import Incomplete, TooLarge, Unavailable, WrongState
+from server.limits import plaintext_size
+from server.storage.base import BlobKey, BlobStore, MetadataStore, ShareRecord
+from server.storage.base import ShareState
+from server.tickets import Tickets
+
+logger = logging.getLogger("sealpost.shares")
+
+# 128 bits: share ids are unguessable on their own.
+SHARE_ID_BYTES = 16
+# Owner tokens carry 256 bits and are stored only as SHA-256.
+OWNER_TOKEN_BYTES = 32
+
+
+class PublicState(enum.StrEnum):
+    """The state an owner sees."""
+
+    PENDING = "pending"
+    READY = "ready"
+    EXPIRED = "expired"
+    CONSUMED = "consumed"
+    REVOKED = "revoked"
+
+
+def blob_ref(share_id: str) -> str:
+    """A short opaque reference for logs; the id itself is never logged."""
+    return hashlib.sha256(share_id.encode("ascii")).hexdigest()[:8]
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+def public_state(record: ShareRecord, now: float) -> PublicState:
+    """Derive the state from the stored one, the clock and the counter."""
+    if record.state is ShareState.REVOKED:
+        return PublicState.REVOKED
+    if now >= record.expires_at:
+        return PublicState.EXPIRED
+    if record.state is ShareState.PENDING:
+        return PublicState.PENDING
+    if record.downloads >= record.max_downloads:
+        return PublicState.CONSUMED
+    return PublicState.READY
+
+
+@dataclass(frozen=True)
+class NewShare:
+    """What the sender gets back; the token is shown once and never again."""
+
+    share_id: str
+    owner_token: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """A validated creation request (sizes are ciphertext sizes)."""
+
+    expires_in: int
+    max_downloads: int
+    claim_verifier: bytes
+    file_sizes: tuple[int, ...]
+    manifest_size: int
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A published blob ready to be streamed."""
+
+    key: BlobKey
+    size: int
+
+
+class ShareService:
+    """Every share operation, on top of the two stores.
+
+    :param config: limits and the clock.
+    :param metadata: where share records live.
+    :param blobs: where ciphertext lives.
+    :param tickets: signs and checks download tickets.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        metadata: MetadataStore,
+        blobs: BlobStore,
+        tickets: Tickets,
+    ) -> None:
+        self.config = config
+        self.metadata = metadata
+        self.blobs = blobs
+        self.tickets = tickets
+
+    def _now(self) -> float:
+        return self.config.clock()
+
+    def check_limits(self, request: ShareRequest) -> None:
+        """Refuse a share whose declared sizes exceed a limit, before upload.
+
+        :raises TooLarge: a file, the whole share or the manifest is too big.
+        """
+        config = self.config
+        if len(request.file_sizes) > config.max_files:
+            raise TooLarge(f"a share holds at most {config.max_files} files")
+        if request.manifest_size > config.max_manifest_bytes:
+            raise TooLarge("the manifest is larger than this server accepts")
+        total = 0
+        for size in request.file_sizes:
+            plain = plaintext_size(size)
+            if plain > config.max_file_bytes:
+                raise TooLarge("a file is larger than this server accepts")
+            total += plain
+        if total > config.max_share_bytes:
+            raise TooLarge("the files together are larger than this server accepts")
+
+    async def create(self, request: ShareRequest) -> NewShare:
+        """Store a new pending share and return its id and owner token.
+
+        :raises TooLarge: see :meth:`check_limits`.
+        """
+        self.check_limits(request)
+
+        share_id = secrets.token_urlsafe(SHARE_ID_BYTES)
+        token = secrets.token_bytes(OWNER_TOKEN_BYTES)
+        now = self._now()
+        record = ShareRecord(
+            share_id=share_id,
+            owner_hash=_digest(token),
+            claim_verifier=request.claim_verifier,
+            created_at=now,
+            expires_at=now + request.expires_in,
+            max_downloads=request.max_downloads,
+            manifest_size=request.manifest_size,
+            file_sizes=request.file_sizes,
+        )
+        await self.metadata.create(record)
+        logger.info(
+            "Created share %s with %d files.", blob_ref(share_id), len(record.file_sizes)
+        )
+        return NewShare(
+            share_id=share_id,
+            owner_token=b64url_encode(token),
+            expires_at=record.expires_at,
+        )
+
+    async def owned(self, share_id: str, token: bytes) -> ShareRecord:
+        """Return the share if ``token`` is its owner token.
+
+        :raises Unavailable: unknown share or wrong token (indistinguishable).
+        """
+        record = await self.metadata.get(share_id)
+        # Compare digests in constant time; a missing share still hashes so
+        # the two failures take the same path.
+        expected = record.owner_hash if record else b"\0" * 32
+        if not hmac.compare_digest(_digest(token), expected) or record is None:
+            raise Unavailable()
+        return record
+
+    async def _pending(self, share_id: str, token: bytes) -> ShareRecord:
+        record = await self.owned(share_id, token)
+        state = public_state(record, self._now())
+        if state is not PublicState.PENDING:
+            raise WrongState(f"uploads are closed, the share is {state.value}")
+        return record
+
+    def _upload_key(self, record: ShareRecord, index: int | None) -> tuple[BlobKey, int]:
+        if index is None:
+            return BlobKey.manifest(record.share_id), record.manifest_size
+        if not 0 <= index < len(record.file_sizes):
+            raise Unavailable("this share has no file with that index")
+        return BlobKey.file(record.share_id, index), record.file_sizes[index]
+
+    async def upload(
+        self,
+        share_id: str,
+        token: bytes,
+        index: int | None,
+        *,
+        offset: int,
+        chunks: AsyncIterable[bytes],
+    ) -> int:
+        """Append ciphertext to file ``index`` (or the manifest if ``None``).
+
+        :returns: bytes received so far.
+        :raises OffsetMismatch, TooLarge, StorageFull, UploadBusy, WrongState:
+            see :meth:`BlobStore.append`.
+        """
+        record = await self._pending(share_id, token)
+        key, size = self._upload_key(record, index)
+
+        received = await self.blobs.append(
+            key, offset=offset, size=size, chunks=chunks
+        )
+        if received == size:
+            await self.blobs.publish(key, size=size)
+        logger.info(
+            "Stored %d bytes for share %s (%d of %d).",
+            received - offset,
+            blob_ref(share_id),
+            received,
+            size,
+        )
+        return received
+
+    async def upload_status(
+        self, share_id: str, token: bytes, index: int | None
+    ) -> tuple[int, int]:
+        """Return ``(received, size)`` so a cut upload can resume."""
+        record = await self.owned(share_id, token)
+        key, size = self._upload_key(record, index)
+        status = await self.blobs.status(key)
+        return status.received, size
+
+    async def finalize(self, share_id: str, token: bytes) -> PublicState:
+        """Open a fully uploaded share to recipients.
+
+        :raises Incomplete: a file or the manifest is not fully uploaded.
+        :raises WrongState: the share expired or was revoked.
+        """
+        record = await self.owned(share_id, token)
+        state = public_state(record, self._now())
+        if state is not PublicState.PENDING:
+            if record.state is ShareState.READY and state is not PublicState.EXPIRED:
+                return state
+            raise WrongState(f"the share cannot be finalised, it is {state.value}")
+
+        keys = [(BlobKey.manifest(share_id), record.manifest_size)] + [
+            (BlobKey.file(share_id, i), size) for i, size in enumerate(record.file_sizes)
+        ]
+        for key, size in keys:
+            status = await self.blobs.status(key)
+            if status.published:
+                continue
+            if status.received != size:
+                raise Incomplete("a file or the manifest is not completely uploaded")
+            await self.blobs.publish(key, size=size)
+
+        await self.metadata.transition(
+            share_id, to=ShareState.READY, allowed=(ShareState.PENDING,)
+        )
+        logger.info("Share %s is ready.", blob_ref(share_id))
+        return PublicState.READY
+
+    async def _available(self, share_id: str) -> ShareRecord:
+        record = await self.metadata.get(share_id)
+        if record is None or public_state(record, self._now()) is not PublicState.READY:
+            raise Unavailable()
+        return record
+
+    async def info(self, share_id: str) -> ShareRecord:
+        """The share for a recipient, if it can still be downloaded."""
+        return await self._available(share_id)
+
+    async def manifest(self, share_id: str) -> Blob:
+        """The encrypted manifest blob, if the share can still be downloaded."""
+        record = await self._available(share_id)
+        key = BlobKey.manifest(share_id)
+        size = await self.blobs.size(key)
+        if size is None:
+            raise Unavailable()
+        logger.info("Serving a manifest of share %s (%d bytes).", blob_ref(share_id), size)
+        assert size == record.manifest_size, "published manifest has the wrong size"
+        return Blob(key=key, size=size)
+
+    async def claim(self, share_id: str, proof: bytes) -> tuple[str, int]:
+        """Count one download and return a ticket for the blobs.
+
+        :raises Unavailable: not ready, over the limit, or a wrong proof.
+        """
+        record = await self._available(share_id)
+        if not hmac.compare_digest(_digest(proof), record.claim_verifier):
+            raise Unavailable()
+
+        number = await self.metadata.claim(share_id, now=self._now())
+        if number is None:
+            raise Unavailable()
+        logger.info(
+            "Counted download %d of %d for share %s.",
+            number,
+            record.max_downloads,
+            blob_ref(share_id),
+        )
+        return self.tickets.issue(share_id, number), self.tickets.max_age
+
+    async def file(self, share_id: str, index: int, ticket: str | None) -> Blob:
+        """A file blob for the holder of a valid ticket.
+
+        Works after the share is consumed (the last claimer must be able to
+        finish) but never once it expired or was revoked.
+
+        :raises InvalidTicket: the ticket is missing, bad, old or foreign.
+        :raises Unavailable: the share ended or has no such file.
+        """
+        claim = self.tickets.check(ticket, share_id)
+        record = await self.metadata.get(share_id)
+        if record is None:
+            raise Unavailable()
+        state = public_state(record, self._now())
+        if state not in (PublicState.READY, PublicState.CONSUMED):
+            raise Unavailable()
+        if claim > record.downloads or not 0 <= index < len(record.file_sizes):
+            raise Unavailable()
+
+        key = BlobKey.file(share_id, index)
+        size = await self.blobs.size(key)
+        if size is None:
+            raise Unavailable()
+        return Blob(key=key, size=size)
+
+    async def status(self, share_id: str, token: bytes) -> dict[str, object]:
+        """What the owner may know: the real state and every claim time."""
+        record = await self.owned(share_id, token)
+        return {
+            "state": public_state(record, self._now()).value,
+            "downloads": record.downloads,
+            "max_downloads": record.max_downloads,
+            "expires_at": record.expires_at,
+            "created_at": record.created_at,
+            "claims": await self.metadata.claim_times(share_id),
+        }
+
+    async def revoke(self, share_id: str, token: bytes) -> None:
+        """End the share for everyone and delete its blobs."""
+        await self.owned(share_id, token)
+        await self.metadata.transition(
+            share_id,
+            to=ShareState.REVOKED,
+            allowed=(ShareState.PENDING, ShareState.READY),
+        )
+        await self.blobs.delete_share(share_id)
+        await self.metadata.mark_purged(share_id)
+        logger.info("Revoked share %s.", blob_ref(share_id))
+
+    async def cleanup(self) -> tuple[int, int]:
+        """Delete stale uploads and the blobs of ended shares.
+
+        :returns: ``(stale uploads removed, ended shares purged)``.
+        """
+        now = self._now()
+        stale = await self.metadata.stale_pending(
+            created_before=now - self.config.upload_window_seconds
+        )
+        for share_id in stale:
+            await self.blobs.delete_share(share_id)
+            await self.metadata.delete(share_id)
+        ended = await self.metadata.ended(now=now)
+        for share_id in ended:
+            await self.blobs.delete_share(share_id)
+            await self.metadata.mark_purged(share_id)
+        await self.metadata.forget_ended(
+            ended_before=now - self.config.metadata_retention_seconds
+        )
+        if stale or ended:
+            logger.info(
+                "Cleanup removed %d unfinished and %d ended shares.",
+                len(stale),
+                len(ended),
+            )
+        return len(stale), len(ended)

@@ -1,0 +1,197 @@
+"""MetadataStore on SQLite in WAL mode, shareable by several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from server.storage.base import MetadataStore, ShareRecord, ShareState
+
+# Several server processes may write the same database; a writer waits this
+# long for the lock instead of failing at once.
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY,
+    owner_hash BLOB NOT NULL,
+    claim_verifier BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    max_downloads INTEGER NOT NULL,
+    downloads INTEGER NOT NULL DEFAULT 0,
+    manifest_size INTEGER NOT NULL,
+    file_sizes TEXT NOT NULL,
+    state TEXT NOT NULL,
+    purged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS shares_expires ON shares (expires_at);
+CREATE TABLE IF NOT EXISTS claims (
+    share_id TEXT NOT NULL REFERENCES shares (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (share_id, number)
+);
+"""
+
+_COLUMNS = (
+    "id, owner_hash, claim_verifier, created_at, expires_at, max_downloads,"
+    " downloads, manifest_size, file_sizes, state"
+)
+
+
+class SQLiteMetadataStore(MetadataStore):
+    """Share metadata in one SQLite file.
+
+    :param path: the database file; its folder must exist.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+        # One connection is shared by all requests of this process; explicit
+        # transactions must not interleave on it.
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        db = await aiosqlite.connect(self._path, isolation_level=None)
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.executescript(_SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        assert self._db is not None, "SQLiteMetadataStore.open() was not awaited"
+        return self._db
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            db = self._conn
+            # IMMEDIATE takes the write lock up front, so two processes
+            # serialise here instead of failing on a lock upgrade later.
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def create(self, record: ShareRecord) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                f"INSERT INTO shares ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    record.share_id,
+                    record.owner_hash,
+                    record.claim_verifier,
+                    record.created_at,
+                    record.expires_at,
+                    record.max_downloads,
+                    record.downloads,
+                    record.manifest_size,
+                    json.dumps(list(record.file_sizes)),
+                    record.state.value,
+                ),
+            )
+
+    async def get(self, share_id: str) -> ShareRecord | None:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM shares WHERE id = ?", (share_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return ShareRecord(
+            share_id=row[0],
+            owner_hash=bytes(row[1]),
+            claim_verifier=bytes(row[2]),
+            created_at=row[3],
+            expires_at=row[4],
+            max_downloads=row[5],
+            downloads=row[6],
+            manifest_size=row[7],
+            file_sizes=tuple(json.loads(row[8])),
+            state=ShareState(row[9]),
+        )
+
+    async def transition(
+        self, share_id: str, *, to: ShareState, allowed: tuple[ShareState, ...]
+    ) -> bool:
+        marks = ",".join("?" for _ in allowed)
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE shares SET state = ? WHERE id = ? AND state IN ({marks})",
+                (to.value, share_id, *(s.value for s in allowed)),
+            )
+            return cursor.rowcount == 1
+
+    async def claim(self, share_id: str, *, now: float) -> int | None:
+        async with self._transaction() as db:
+            # The limit check and the increment are one statement, so no
+            # interleaving of processes can count past max_downloads.
+            async with db.execute(
+                "UPDATE shares SET downloads = downloads + 1"
+                " WHERE id = ? AND state = ? AND downloads < max_downloads"
+                " AND expires_at > ? RETURNING downloads",
+                (share_id, ShareState.READY.value, now),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            number = int(row[0])
+            await db.execute(
+                "INSERT INTO claims (share_id, number, at) VALUES (?, ?, ?)",
+                (share_id, number, now),
+            )
+            return number
+
+    async def claim_times(self, share_id: str) -> list[float]:
+        async with self._conn.execute(
+            "SELECT at FROM claims WHERE share_id = ? ORDER BY number", (share_id,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def stale_pending(self, *, created_before: float) -> list[str]:
+        async with self._conn.execute(
+            "SELECT id FROM shares WHERE state = ? AND created_at < ?",
+            (ShareState.PENDING.value, created_before),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def ended(self, *, now: float) -> list[str]:
+        async with self._conn.execute(
+            "SELECT id FROM shares WHERE purged = 0 AND state != ?"
+            " AND (state = ? OR expires_at <= ?)",
+            (ShareState.PENDING.value, ShareState.REVOKED.value, now),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def mark_purged(self, share_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE shares SET purged = 1 WHERE id = ?", (share_id,))
+
+    async def forget_ended(self, *, ended_before: float) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM shares WHERE purged = 1 AND expires_at < ?",
+                (ended_before,),
+            )
+            return cursor.rowcount
+
+    async def delete(self, share_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM shares WHERE id = ?", (share_id,))
