@@ -23,6 +23,7 @@ I18N_DIR = ROOT / "client" / "web" / "i18n"
 TRANSFER_TIMEOUT_MS = 120_000
 
 _SOME_TEXT = re.compile(r"\S")
+_SETTLED = re.compile(r"^(ready|error)$")
 
 
 def sha256_file(path: Path) -> str:
@@ -49,6 +50,17 @@ def messages(language: str) -> dict[str, str]:
 
     walk("", table)
     return flat
+
+
+def matches_message(shown: str, language: str, key: str) -> bool:
+    """Whether ``shown`` is the translation ``key`` with its values filled in.
+
+    Placeholders such as ``{limit}`` may hold anything; every fixed piece of
+    the template must appear, in order.
+    """
+    pieces = re.split(r"\{[a-z_]+\}", messages(language)[key])
+    pattern = ".*".join(re.escape(piece) for piece in pieces)
+    return re.search(pattern, shown, re.DOTALL) is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,12 @@ def open_send_page(page: Page, base_url: str) -> None:
     page.goto(base_url + "/")
     expect(page.locator("#files")).to_be_attached()
     expect(page.locator("#send")).to_be_visible()
+    # The page marks itself ready once it has the server's limits and the
+    # settings it offers are filled in, or failed to start.
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-state", _SETTLED)
+    if body.get_attribute("data-state") != "ready":
+        raise AssertionError(f"the send page did not start: {error_text(page)!r}")
 
 
 def choose_files(page: Page, paths: list[Path]) -> None:
@@ -106,6 +124,20 @@ def set_expiry(page: Page, seconds: int) -> None:
     _choose(page.locator("#expiry"), str(seconds))
 
 
+def expiry_choices(page: Page) -> list[int]:
+    """The lifetimes (seconds) the send page offers."""
+    values = page.locator("#expiry option").evaluate_all(
+        "options => options.map((option) => option.value)"
+    )
+    return [int(value) for value in values]
+
+
+def switch_language(page: Page, language: str) -> None:
+    """Pick a language in the page's switch and wait until the page speaks it."""
+    _choose(page.locator("#lang"), language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
 def _choose(field: Locator, value: str) -> None:
     if field.evaluate("el => el.tagName") == "SELECT":
         field.select_option(value)
@@ -113,13 +145,13 @@ def _choose(field: Locator, value: str) -> None:
         field.fill(value)
 
 
-def send(page: Page) -> SentShare:
+def send(page: Page, *, timeout_ms: int = TRANSFER_TIMEOUT_MS) -> SentShare:
     """Press send and wait for the link (or fail with the page's error)."""
     page.locator("#send").click()
     result = page.locator("#result-link")
     error = page.locator("#error").filter(has_text=_SOME_TEXT)
     expect(result.filter(has_text=_SOME_TEXT).or_(error)).to_be_visible(
-        timeout=TRANSFER_TIMEOUT_MS
+        timeout=timeout_ms
     )
     if error.is_visible():
         raise AssertionError(f"sending failed: {error.inner_text()!r}")
@@ -192,21 +224,30 @@ def download(page: Page, index: int, target_dir: Path) -> tuple[Download, Path]:
     return item, target
 
 
-def expect_download_refused(page: Page, index: int) -> str:
+def expect_download_refused(page: Page, index: int, reason: str) -> str:
     """Click download of file ``index``; it must fail and show an error.
 
     Either the browser starts a download that ends failed, or no download
-    starts at all; in both cases the page's error area says why.
+    starts at all; in both cases the page says why, with the English message
+    of error code ``reason``, and the file is not marked done.
     :returns: the error text shown.
     """
     started: list[Download] = []
-    page.on("download", started.append)
+
+    # Playwright tags each handler with an attribute: a plain function, then,
+    # not a builtin bound method such as list.append.
+    def record(item: Download) -> None:
+        started.append(item)
+
+    page.on("download", record)
     download_button(page, index).click()
-    error = page.locator("#error").filter(has_text=_SOME_TEXT)
-    expect(error).to_be_visible(timeout=TRANSFER_TIMEOUT_MS)
-    for item in started:
-        assert item.failure() is not None, "a damaged download was completed"
-    return error.inner_text()
+    item = page.locator(f"#file-list li[data-index='{index}']")
+    expect(item).to_have_attribute("data-state", "failed", timeout=TRANSFER_TIMEOUT_MS)
+    for download_item in started:
+        assert download_item.failure() is not None, "a damaged download completed"
+    shown = item.inner_text() + "\n" + error_text(page)
+    assert matches_message(shown, "en", f"errors.{reason}"), shown
+    return shown
 
 
 def expect_unavailable(page: Page) -> None:
@@ -214,6 +255,42 @@ def expect_unavailable(page: Page) -> None:
     error = page.locator("#error").filter(has_text=_SOME_TEXT)
     expect(error).to_be_visible(timeout=TRANSFER_TIMEOUT_MS)
     expect(file_items(page)).to_have_count(0)
+    assert matches_message(error.inner_text(), "en", "errors.unavailable")
+
+
+def download_all(page: Page, count: int, target_dir: Path) -> list[Download]:
+    """Press "download all" and wait for ``count`` downloads to end.
+
+    The files are saved under their suggested names; the caller checks each
+    download's ``failure()``.
+    """
+    started: list[Download] = []
+
+    def record(item: Download) -> None:
+        started.append(item)
+
+    page.on("download", record)
+    try:
+        page.locator("#download-all").click()
+        while len(started) < count:
+            # Each wait returns at the next download event (or times out).
+            page.wait_for_event("download", timeout=TRANSFER_TIMEOUT_MS)
+    finally:
+        page.remove_listener("download", record)
+    for item in started:
+        if item.failure() is None:
+            item.save_as(target_dir / item.suggested_filename)
+    return started
+
+
+def history_urls(page: Page) -> list[str]:
+    """Every URL in the tab's session history (back and forward entries)."""
+    session = page.context.new_cdp_session(page)
+    try:
+        history = session.send("Page.getNavigationHistory")
+    finally:
+        session.detach()
+    return [str(entry["url"]) for entry in history["entries"]]
 
 
 def error_text(page: Page) -> str:

@@ -71,7 +71,7 @@ def test_flipped_ciphertext_byte_is_reported_as_tampered(
 
     recipient = contexts.page("recipient")
     open_receive_page(recipient, sent.link)
-    expect_download_refused(recipient, 0)
+    expect_download_refused(recipient, 0, "tampered")
 
 
 def test_cut_connection_download_is_reported_failed(
@@ -91,5 +91,5 @@ def test_cut_connection_download_is_reported_failed(
         link = sent.link.replace(server.base_url, proxy.base_url, 1)
         recipient = contexts.page("recipient")
         open_receive_page(recipient, link)
-        expect_download_refused(recipient, 0)
+        expect_download_refused(recipient, 0, "network")
         assert proxy.cuts >= 1

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 from browsing import Contexts
+from owner import status
 from pages import (
     choose_files,
     download,
+    download_all,
+    expiry_choices,
+    history_urls,
     open_receive_page,
     open_send_page,
     send,
+    set_downloads,
+    set_expiry,
     set_message,
     sha256_file,
     shown_message,
@@ -42,13 +48,32 @@ def test_send_receive_files_and_message_arrive_byte_identical(
     open_send_page(sender, server.base_url)
     choose_files(sender, sources)
     set_message(sender, FRENCH_MESSAGE)
+    # Not the page's default: the choice must reach the server.
+    expiry = sorted(expiry_choices(sender))[-1]
+    set_expiry(sender, expiry)
+    set_downloads(sender, 3)
     sent = send(sender)
 
+    with server.client() as client:
+        assert sent.owner_token, "the send page must give the owner link"
+        settings = status(client, sent.share_id, sent.owner_token)
+    assert settings["max_downloads"] == 3
+    assert settings["downloads"] == 0
+    lifetime = float(settings["expires_at"]) - float(settings["created_at"])  # type: ignore[arg-type]
+    assert abs(lifetime - expiry) < 60
+
+    # Another "browser": nothing shared with the sender's context.
     recipient = contexts.page("recipient")
     open_receive_page(recipient, sent.link)
 
     assert shown_message(recipient) == FRENCH_MESSAGE
     assert shown_names(recipient) == [source.name for source in sources]
+    # The link secret leaves the address bar and the tab's history.
+    assert "#" not in recipient.url
+    assert sent.fragment not in recipient.evaluate("location.href")
+    for url in history_urls(recipient):
+        assert sent.fragment not in url
+
     saved_dir = tmp_path / "saved"
     saved_dir.mkdir()
     for index, source in enumerate(sources):
@@ -57,3 +82,20 @@ def test_send_receive_files_and_message_arrive_byte_identical(
         assert item.suggested_filename == source.name
         assert saved.stat().st_size == source.stat().st_size
         assert sha256_file(saved) == sha256_file(source)
+
+    # A second person (another fresh browser) takes everything at once.
+    second = contexts.page("second recipient")
+    open_receive_page(second, sent.link)
+    all_dir = tmp_path / "all"
+    all_dir.mkdir()
+    items = download_all(second, len(sources), all_dir)
+    assert [item.failure() for item in items] == [None] * len(sources)
+    assert sorted(item.suggested_filename for item in items) == sorted(
+        source.name for source in sources
+    )
+    for source in sources:
+        assert sha256_file(all_dir / source.name) == sha256_file(source)
+
+    # One page visit counts one download, however many files it saved.
+    with server.client() as client:
+        assert status(client, sent.share_id, sent.owner_token)["downloads"] == 2

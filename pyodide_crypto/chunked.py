@@ -63,6 +63,7 @@ async def derive_keys(input_key: bytes, context: bytes, salt: bytes) -> DerivedK
 
 def ciphertext_size(plaintext_len: int) -> int:
     """Size of the ciphertext, header included, of a message of this length."""
+    _check_int("plaintext_len", plaintext_len)
     if plaintext_len < 0:
         raise ParameterError(f"plaintext_len must be >= 0, got {plaintext_len}")
     chunks = plaintext_len // CHUNK_SIZE + 1
@@ -76,6 +77,7 @@ def plaintext_size(ciphertext_len: int) -> int:
 
     :raises FormatError: no valid ciphertext has this length.
     """
+    _check_int("ciphertext_len", ciphertext_len)
     body = ciphertext_len - HEADER_SIZE
     full, final = divmod(body, SEALED_CHUNK_SIZE)
     # A body of whole sealed chunks lacks its short final chunk: truncated.
@@ -86,9 +88,17 @@ def plaintext_size(ciphertext_len: int) -> int:
 
 def chunk_offset(index: int) -> int:
     """Offset of chunk ``index`` in the ciphertext (header included)."""
+    _check_int("index", index)
     if not 0 <= index < MAX_CHUNKS:
         raise ParameterError(f"chunk index must be in 0..2**38-1, got {index}")
     return HEADER_SIZE + index * SEALED_CHUNK_SIZE
+
+
+def _check_int(name: str, value: object) -> None:
+    # bool is an int to Python but never a size; a float would slip through
+    # divmod and come back as a float size.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ParameterError(f"{name} must be an int, got {type(value).__name__}")
 
 
 def _check_size(name: str, value: object, size: int) -> None:

@@ -12,7 +12,7 @@ and older readers skip the types they do not know.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,7 +38,7 @@ SHARE_KEY_SIZE = 32
 LINK_SECRET_SIZE = 32
 
 STANZA_LINK = 0x01
-#: Reserved: link secret plus a short code through a password KDF.
+#: Link secret plus a second-channel code through Argon2id (codes.py).
 STANZA_CODE = 0x02
 #: Reserved: RFC 9180 HPKE to a recipient's public key.
 STANZA_HPKE = 0x03
@@ -53,9 +53,13 @@ LINK_NONCE = bytes(12)
 
 #: Exact body sizes of the stanza types this version understands. Reserved
 #: types that are not implemented yet are skipped like unknown ones.
-KNOWN_BODY_SIZES: dict[int, int] = {STANZA_LINK: LINK_BODY_SIZE}
-
-RandomBytes = Callable[[int], bytes]
+#: KDF id (1) || memory KiB (4) || iterations (4) || lanes (1) || salt (16)
+#: || wrapped share key (48); parsed in codes.py.
+CODE_BODY_SIZE = 74
+KNOWN_BODY_SIZES: dict[int, int] = {
+    STANZA_LINK: LINK_BODY_SIZE,
+    STANZA_CODE: CODE_BODY_SIZE,
+}
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,10 @@ def encode_header(stanzas: Sequence[Stanza]) -> bytes:
 
     parts = [MAGIC, bytes([VERSION, len(stanzas)])]
     for stanza in stanzas:
-        if not 0 <= stanza.type <= 0xFF:
-            raise ParameterError(f"stanza type: expected a byte, got {stanza.type}")
+        if type(stanza.type) is not int or not 0 <= stanza.type <= 0xFF:
+            raise ParameterError(f"stanza type: expected a byte, got {stanza.type!r}")
+        if not isinstance(stanza.body, bytes):
+            raise ParameterError("stanza body: expected bytes")
         if len(stanza.body) > MAX_STANZA_BODY_SIZE:
             raise ParameterError("stanza body: longer than 65535 bytes")
         expected = KNOWN_BODY_SIZES.get(stanza.type)
@@ -115,7 +121,7 @@ def encode_header(stanzas: Sequence[Stanza]) -> bytes:
                 f"stanza body: expected {expected} bytes, got {len(stanza.body)}"
             )
         parts.append(bytes([stanza.type]) + len(stanza.body).to_bytes(2, "big"))
-        parts.append(bytes(stanza.body))
+        parts.append(stanza.body)
     raw = b"".join(parts)
 
     if len(raw) > MAX_HEADER_SIZE:
@@ -231,22 +237,27 @@ class LinkRecipient:
         """
         self._link_secret = _check_link_secret(link_secret)
 
-    async def wrap(
-        self, share_key: bytes, *, random_bytes: RandomBytes | None = None
-    ) -> Stanza:
+    async def wrap(self, share_key: bytes, *, salt: bytes | None = None) -> Stanza:
         """Return a link stanza carrying ``share_key``.
 
-        :param random_bytes: a seam for tests; the platform CSPRNG otherwise.
-        :raises ParameterError: the share key is not 32 bytes.
+        :param salt: the 16-byte stanza salt. A seam for test vectors only:
+            leave it out and a fresh random salt is drawn, which is what makes
+            the fixed nonce safe.
+        :raises ParameterError: the share key is not 32 bytes, or a given salt
+            is not 16 bytes.
         """
         if len(share_key) != SHARE_KEY_SIZE:
             raise ParameterError(
                 f"share key: expected {SHARE_KEY_SIZE} bytes, got {len(share_key)}"
             )
-
-        salt = (random_bytes or backend().random_bytes)(LINK_SALT_SIZE)
+        if salt is None:
+            salt = backend().random_bytes(LINK_SALT_SIZE)
         if len(salt) != LINK_SALT_SIZE:
-            raise ParameterError("random_bytes: returned the wrong size")
+            raise ParameterError(
+                f"salt: expected {LINK_SALT_SIZE} bytes, got {len(salt)}"
+            )
+
+        salt = bytes(salt)
         key = await _link_wrap_key(self._link_secret, salt)
         wrapped = await backend().aes_gcm_seal(
             key, LINK_NONCE, bytes(share_key), LINK_LABEL
@@ -272,10 +283,11 @@ class LinkIdentity:
 
         :raises DecryptionError: wrong link secret or a modified stanza.
         """
+        # parse_header already refuses other sizes; this guards direct callers.
         if len(body) != LINK_BODY_SIZE:
             raise DecryptionError()
 
-        salt = body[:LINK_SALT_SIZE]
+        salt = bytes(body[:LINK_SALT_SIZE])
         key = await _link_wrap_key(self._link_secret, salt)
         share_key = await backend().aes_gcm_open(
             key, LINK_NONCE, bytes(body[LINK_SALT_SIZE:]), LINK_LABEL

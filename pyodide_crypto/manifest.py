@@ -24,31 +24,55 @@ MANIFEST_VERSION = 1
 MANIFEST_LABEL = b"sealpost.v1/manifest"
 #: Manifest chunked-encryption context prefix; the header hash follows.
 MANIFEST_CONTEXT_PREFIX = MANIFEST_LABEL + b"\x00"
+HEADER_HASH_SIZE = 32
 
 FILE_KEY_SIZE = 32
 LENGTH_PREFIX_SIZE = 4
+#: Padding granule: the ciphertext reveals the JSON length only to this.
 PAD_BLOCK = 1024
 #: Upper bound of the padded plaintext, checked before decrypting.
 MAX_PLAINTEXT_SIZE = 16 * 1024 * 1024
 #: Largest integer every client (JavaScript numbers included) holds exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
+#: Largest file the chunked format can carry: 2**38 chunks, the last short.
+MAX_FILE_SIZE = chunked.MAX_CHUNKS * chunked.CHUNK_SIZE - 1
+MAX_FILES = 10_000
+#: UTF-8 bytes; generous next to the 255 bytes most file systems allow.
+MAX_NAME_SIZE = 1024
+#: UTF-8 bytes of the message.
+MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 MAX_MEDIA_TYPE_LENGTH = 255
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
 #: Characters replaced in received file names: path separators and anything
 #: that could hide or reorder what the name looks like (C0/C1 controls, bidi
-#: overrides and isolates).
+#: marks, overrides and isolates, line and paragraph separators).
 _UNSAFE_NAME_CHARS = re.compile(
-    "[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 _DRIVE_PREFIX = re.compile("^[A-Za-z]:")
-_NAME_SUBSTITUTE = "_"
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+NAME_SUBSTITUTE = "_"
 #: A bare ``type/subtype`` (RFC 6838 restricted names, no parameters).
 _MEDIA_TYPE = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 )
 
+#: An escape pair, a JSON string once escapes are gone, and the brackets
+#: outside strings; used to bound nesting before the parser sees the text.
+_JSON_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_JSON_STRING = re.compile(r'"[^"]*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+#: The manifest nests an object, its file list and a file object: 3 levels.
+MAX_JSON_DEPTH = 3
+
 _TOP_KEYS = frozenset({"v", "message", "files", "expires_in", "max_downloads"})
+#: ``dirs`` (folders to create, empty ones included) is written only when
+#: there is one, so that a share without folders has the same bytes as before.
+_OPTIONAL_TOP_KEYS = frozenset({"dirs"})
+#: Folder levels in a path: deeper trees are refused on both sides.
+MAX_PATH_DEPTH = 32
+PATH_SEPARATOR = "/"
 _FILE_KEYS = frozenset({"name", "size", "type", "key"})
 
 
@@ -70,25 +94,78 @@ class Manifest:
     files: list[ManifestFile]
     expires_in: int
     max_downloads: int
+    #: Folders to recreate, as relative paths (empty folders included).
+    dirs: list[str] = field(default_factory=list)
+
+
+def safe_path(path: str) -> str:
+    """Neutralise a received relative path, segment by segment.
+
+    Each ``/``-separated segment goes through :func:`safe_file_name`, so an
+    empty segment, ``.`` or ``..`` becomes ``_`` or ``__`` and nothing can
+    climb out of, or start above, the folder it is saved in: ``/etc/x``
+    becomes ``_/etc/x`` and ``../../x`` becomes ``__/__/x``.
+    """
+    return PATH_SEPARATOR.join(
+        safe_file_name(segment) for segment in path.split(PATH_SEPARATOR)
+    )
+
+
+def check_path(path: str, what: str = "file name") -> str:
+    """Check a relative path a sender puts in a manifest; return it NFC.
+
+    A path is one or more ``/``-separated names. Refused: an empty segment
+    (so no absolute path and no ``a//b``), ``.`` and ``..``, a backslash, NUL
+    and other control characters, a drive letter (``C:``) at the start, more
+    than :data:`MAX_PATH_DEPTH` levels, or more than :data:`MAX_NAME_SIZE`
+    UTF-8 bytes.
+
+    :raises ParameterError: with the reason.
+    """
+    if not isinstance(path, str):
+        raise ParameterError(f"{what}: expected str")
+    path = unicodedata.normalize("NFC", path)
+    if len(_utf8(path, what)) > MAX_NAME_SIZE:
+        raise ParameterError(f"{what}: longer than {MAX_NAME_SIZE} UTF-8 bytes")
+    segments = path.split(PATH_SEPARATOR)
+    if len(segments) > MAX_PATH_DEPTH:
+        raise ParameterError(f"{what}: more than {MAX_PATH_DEPTH} folder levels")
+    if _DRIVE_PREFIX.match(path):
+        raise ParameterError(f"{what}: a drive letter is not a relative path")
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise ParameterError(
+                f"{what}: empty, '.' and '..' path segments are refused: {path!r}"
+            )
+        if "\\" in segment or _CONTROL_CHARS.search(segment):
+            raise ParameterError(
+                f"{what}: backslashes and control characters are refused: {path!r}"
+            )
+    return path
 
 
 def safe_file_name(name: str) -> str:
     """Neutralise a received file name so that saving it cannot escape a folder.
 
-    ``/``, ``\\``, control characters and bidi controls become ``_``; a leading
-    drive letter ``X:`` becomes ``X_``; a name that is empty, ``.`` or ``..``
-    becomes ``_``, ``_`` or ``__``. Every other name comes back unchanged.
+    ``/``, ``\\``, C0 and C1 controls, bidi controls and line separators each
+    become ``_``; a leading drive letter ``X:`` becomes ``X_``; a name that is
+    empty, ``.`` or ``..`` becomes ``_``, ``_`` or ``__``. Every other name
+    comes back unchanged (quotes, ``<``, ``>``, emoji and the like are text).
     """
-    safe = _UNSAFE_NAME_CHARS.sub(_NAME_SUBSTITUTE, name)
+    safe = _UNSAFE_NAME_CHARS.sub(NAME_SUBSTITUTE, name)
     if _DRIVE_PREFIX.match(safe):
-        safe = safe[0] + _NAME_SUBSTITUTE + safe[2:]
+        safe = safe[0] + NAME_SUBSTITUTE + safe[2:]
     if safe in ("", ".", ".."):
-        safe = _NAME_SUBSTITUTE * max(1, len(safe))
+        safe = NAME_SUBSTITUTE * max(1, len(safe))
     return safe
 
 
 def safe_media_type(media_type: str) -> str:
-    """Return ``media_type`` if it is a bare ``type/subtype``, else the default."""
+    """Return ``media_type`` lowercased if it is a bare ``type/subtype``.
+
+    Anything else (parameters, empty, odd characters) becomes
+    :data:`DEFAULT_MEDIA_TYPE`.
+    """
     if _MEDIA_TYPE.fullmatch(media_type) is None:
         return DEFAULT_MEDIA_TYPE
     return media_type.lower()
@@ -101,49 +178,77 @@ def padded_size(json_size: int) -> int:
 
 
 def context(header_hash: bytes) -> bytes:
-    """Chunked-encryption context of the manifest of the share ``header_hash``."""
-    if len(header_hash) != 32:
+    """Chunked-encryption context of the manifest of the share ``header_hash``.
+
+    :raises ParameterError: the hash is not 32 bytes.
+    """
+    if len(header_hash) != HEADER_HASH_SIZE:
         raise ParameterError(f"header hash: expected 32 bytes, got {len(header_hash)}")
     return MANIFEST_CONTEXT_PREFIX + bytes(header_hash)
 
 
 async def derive_key(share_key: bytes) -> bytes:
-    """Derive the manifest key MK from the share key."""
+    """Derive the manifest key MK from the 32-byte share key."""
     return await backend().hkdf_sha256(
         bytes(share_key), salt=b"", info=MANIFEST_LABEL, length=32
     )
+
+
+def check_file(name: str, size: int, media_type: str) -> str:
+    """Check one file's metadata before it goes into a manifest.
+
+    :returns: the name, NFC-normalised (how it is stored).
+    :raises ParameterError: a wrong type, a size outside 0 to
+        :data:`MAX_FILE_SIZE`, text that is not valid Unicode, a name over
+        :data:`MAX_NAME_SIZE` UTF-8 bytes or a media type over 255 characters.
+    """
+    if not isinstance(name, str) or not isinstance(media_type, str):
+        raise ParameterError("file: name and media type must be str")
+    if type(size) is not int or not 0 <= size <= MAX_FILE_SIZE:
+        raise ParameterError(
+            f"file size: expected an integer from 0 to {MAX_FILE_SIZE}, got {size!r}"
+        )
+    # NFC so that a name typed on macOS (NFD) and elsewhere compares equal;
+    # names are labels, unlike the message, which is kept byte for byte.
+    name = check_path(name)
+    _utf8(media_type, "media type")
+    if len(media_type) > MAX_MEDIA_TYPE_LENGTH:
+        raise ParameterError(
+            f"media type: longer than {MAX_MEDIA_TYPE_LENGTH} characters"
+        )
+    return name
 
 
 def _utf8(value: str, what: str) -> bytes:
     try:
         return value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ParameterError(f"{what}: not encodable as UTF-8") from None
+        raise ParameterError(f"{what}: not valid unicode") from None
 
 
 def encode(manifest: Manifest) -> bytes:
     """Serialise a manifest into its padded plaintext.
 
-    Names are stored NFC-normalised; the message is stored exactly.
+    The JSON is compact, with sorted keys and non-ASCII characters written as
+    UTF-8 (the canonical form of docs/format.md). Names are stored
+    NFC-normalised; the message is stored exactly.
 
     :raises ParameterError: a value has the wrong type or range, or the result
         exceeds :data:`MAX_PLAINTEXT_SIZE`.
     """
-    _check_count("expires_in", manifest.expires_in, minimum=1)
-    _check_count("max_downloads", manifest.max_downloads, minimum=1)
-    _utf8(manifest.message, "message")
+    _check_count("expires_in", manifest.expires_in)
+    _check_count("max_downloads", manifest.max_downloads)
+    if not isinstance(manifest.message, str):
+        raise ParameterError("message: expected str")
+    if len(_utf8(manifest.message, "message")) > MAX_MESSAGE_SIZE:
+        raise ParameterError(f"message: longer than {MAX_MESSAGE_SIZE} UTF-8 bytes")
+    if len(manifest.files) > MAX_FILES:
+        raise ParameterError(f"files: more than {MAX_FILES}")
     files = []
     for entry in manifest.files:
-        _check_count("size", entry.size, minimum=0)
-        if len(entry.key) != FILE_KEY_SIZE:
-            raise ParameterError(
-                f"file key: expected {FILE_KEY_SIZE} bytes, got {len(entry.key)}"
-            )
-        if len(entry.media_type) > MAX_MEDIA_TYPE_LENGTH:
-            raise ParameterError("media type: longer than 255 characters")
-        name = unicodedata.normalize("NFC", entry.name)
-        _utf8(name, "file name")
-        _utf8(entry.media_type, "media type")
+        name = check_file(entry.name, entry.size, entry.media_type)
+        if not isinstance(entry.key, bytes) or len(entry.key) != FILE_KEY_SIZE:
+            raise ParameterError(f"file key: expected {FILE_KEY_SIZE} bytes")
         files.append(
             {
                 "name": name,
@@ -152,20 +257,24 @@ def encode(manifest: Manifest) -> bytes:
                 "key": b64url_encode(entry.key),
             }
         )
-    document = {
+    document: dict[str, Any] = {
         "v": MANIFEST_VERSION,
         "message": manifest.message,
         "files": files,
         "expires_in": manifest.expires_in,
         "max_downloads": manifest.max_downloads,
     }
+    dirs = sorted({check_path(d, "folder") for d in manifest.dirs})
+    _check_tree([f["name"] for f in files], dirs)
+    if dirs:
+        document["dirs"] = dirs
 
     text = json.dumps(
         document, ensure_ascii=False, sort_keys=True, separators=(",", ":")
     ).encode("utf-8")
     total = padded_size(len(text))
     if total > MAX_PLAINTEXT_SIZE:
-        raise ParameterError("manifest: too large")
+        raise ParameterError(f"manifest: over {MAX_PLAINTEXT_SIZE} bytes")
 
     prefix = len(text).to_bytes(LENGTH_PREFIX_SIZE, "big")
     return prefix + text + bytes(total - LENGTH_PREFIX_SIZE - len(text))
@@ -177,29 +286,54 @@ def decode(plaintext: bytes) -> Manifest:
     File names are passed through :func:`safe_file_name` and media types
     through :func:`safe_media_type`; the message is returned exactly.
 
-    :raises FormatError: wrong padding, invalid JSON, unknown or missing keys,
-        wrong types or ranges, a bad file key or an unknown version.
+    :raises FormatError: wrong length prefix or padding, invalid UTF-8 or JSON,
+        duplicate, unknown or missing keys, wrong types, values out of range,
+        a bad file key or an unknown manifest version.
     """
-    if len(plaintext) < LENGTH_PREFIX_SIZE:
-        raise FormatError("manifest: too short")
+    if not LENGTH_PREFIX_SIZE <= len(plaintext) <= MAX_PLAINTEXT_SIZE:
+        raise FormatError("manifest: bad size")
     size = int.from_bytes(plaintext[:LENGTH_PREFIX_SIZE], "big")
-    if size > len(plaintext) - LENGTH_PREFIX_SIZE:
+    # Exactly the padded size: no padding block may be added or dropped.
+    if size > len(plaintext) - LENGTH_PREFIX_SIZE or len(plaintext) != padded_size(
+        size
+    ):
         raise FormatError("manifest: bad length")
-    if len(plaintext) != padded_size(size):
-        raise FormatError("manifest: bad padding")
     end = LENGTH_PREFIX_SIZE + size
     if any(plaintext[end:]):
         raise FormatError("manifest: bad padding")
 
     try:
+        text = bytes(plaintext[LENGTH_PREFIX_SIZE:end]).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError("manifest: invalid json") from exc
+    _check_nesting(text)
+    try:
         document = json.loads(
-            bytes(plaintext[LENGTH_PREFIX_SIZE:end]).decode("utf-8"),
-            object_pairs_hook=_unique_keys,
+            text, object_pairs_hook=_unique_keys, parse_constant=_no_constant
         )
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad JSON and integers too long to convert.
         raise FormatError("manifest: invalid json") from exc
 
     return _validate(document)
+
+
+def _check_nesting(text: str) -> None:
+    # The json parser recurses per level; under Pyodide a deep enough
+    # document overflows the JavaScript stack, which no Python handler
+    # catches. Escape pairs, then strings, are removed first: names may
+    # contain brackets and quotes. Where the text is not valid JSON this may
+    # count too many brackets, never too few before the point where the
+    # parser would stop.
+    structure = _JSON_STRING.sub("", _JSON_ESCAPE.sub("", text))
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(structure):
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise FormatError("manifest: json nested too deeply")
+        else:
+            depth -= 1
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -209,61 +343,112 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON.
+    raise FormatError(f"manifest: {name} is not json")
+
+
 def _validate(document: object) -> Manifest:
-    if not isinstance(document, dict) or set(document) != _TOP_KEYS:
-        raise FormatError("manifest: wrong keys")
+    if not isinstance(document, dict):
+        raise FormatError("manifest: not a json object")
+    # The version first: a later version may change every other key.
+    if "v" not in document:
+        raise FormatError("manifest: missing version")
     if type(document["v"]) is not int or document["v"] != MANIFEST_VERSION:
         raise FormatError("manifest: unsupported version")
-    message = _string(document["message"], "message")
-    expires_in = _integer(document["expires_in"], "expires_in", minimum=1)
-    max_downloads = _integer(document["max_downloads"], "max_downloads", minimum=1)
-    if not isinstance(document["files"], list):
+    if not _TOP_KEYS <= set(document) <= _TOP_KEYS | _OPTIONAL_TOP_KEYS:
+        raise FormatError("manifest: wrong keys")
+    dirs = document.get("dirs", [])
+    if (
+        not isinstance(dirs, list)
+        or len(dirs) > MAX_FILES
+        or "dirs" in document
+        and not dirs
+    ):
+        raise FormatError("manifest: dirs is not a non-empty list")
+    dirs = [safe_path(_path(d, "folder")) for d in dirs]
+    message = _string(document["message"], "message", MAX_MESSAGE_SIZE)
+    expires_in = _integer(document["expires_in"], "expires_in", 1, MAX_SAFE_INTEGER)
+    max_downloads = _integer(
+        document["max_downloads"], "max_downloads", 1, MAX_SAFE_INTEGER
+    )
+    entries = document["files"]
+    if not isinstance(entries, list):
         raise FormatError("manifest: files is not a list")
+    if len(entries) > MAX_FILES:
+        raise FormatError("manifest: too many files")
 
     files = []
-    for entry in document["files"]:
+    total = 0
+    for entry in entries:
         if not isinstance(entry, dict) or set(entry) != _FILE_KEYS:
             raise FormatError("manifest: wrong file keys")
-        name = _string(entry["name"], "file name")
-        media_type = _string(entry["type"], "media type")
-        if len(media_type) > MAX_MEDIA_TYPE_LENGTH:
-            raise FormatError("manifest: media type too long")
-        key = b64url_decode(_string(entry["key"], "file key"), length=FILE_KEY_SIZE)
+        name = _path(entry["name"], "file name")
+        size = _integer(entry["size"], "size", 0, MAX_FILE_SIZE)
+        media_type = _string(entry["type"], "media type", MAX_MEDIA_TYPE_LENGTH)
+        key = b64url_decode(_string(entry["key"], "file key", 43), length=FILE_KEY_SIZE)
+        # Clients add sizes up as JS numbers; keep every sum exact.
+        total += chunked.ciphertext_size(size)
+        if total > MAX_SAFE_INTEGER:
+            raise FormatError("manifest: files too large in total")
         files.append(
             ManifestFile(
-                name=safe_file_name(name),
-                size=_integer(entry["size"], "size", minimum=0),
+                name=safe_path(name),
+                size=size,
                 media_type=safe_media_type(media_type),
                 key=key,
             )
         )
 
-    return Manifest(message, files, expires_in, max_downloads)
+    return Manifest(message, files, expires_in, max_downloads, dirs)
 
 
-def _string(value: object, what: str) -> str:
+def _path(value: object, what: str) -> str:
+    path = _string(value, what, MAX_NAME_SIZE)
+    if path.count(PATH_SEPARATOR) >= MAX_PATH_DEPTH:
+        raise FormatError(f"manifest: {what} nested too deeply")
+    return path
+
+
+def _check_tree(files: list[str], dirs: list[str]) -> None:
+    """Refuse two files at one path, or a file where a folder must be."""
+    if len(set(files)) != len(files):
+        raise ParameterError("files: two files have the same path")
+    folders = set(dirs)
+    for path in files:
+        parts = path.split(PATH_SEPARATOR)
+        folders.update(
+            PATH_SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))
+        )
+    clash = folders.intersection(files)
+    if clash:
+        raise ParameterError(f"files: {sorted(clash)[0]!r} is both a file and a folder")
+
+
+def _string(value: object, what: str, max_size: int) -> str:
     if not isinstance(value, str):
         raise FormatError(f"manifest: {what} is not a string")
     # JSON can spell lone surrogates ("\ud800") that no UTF-8 text contains.
     try:
-        value.encode("utf-8")
+        encoded = value.encode("utf-8")
     except UnicodeEncodeError:
         raise FormatError(f"manifest: {what} is not valid unicode") from None
+    if len(encoded) > max_size:
+        raise FormatError(f"manifest: {what} too long")
     return value
 
 
-def _integer(value: object, what: str, *, minimum: int) -> int:
+def _integer(value: object, what: str, minimum: int, maximum: int) -> int:
     # bool is an int subclass; JSON true must not pass as 1.
-    if type(value) is not int or not minimum <= value <= MAX_SAFE_INTEGER:
+    if type(value) is not int or not minimum <= value <= maximum:
         raise FormatError(f"manifest: bad {what}")
     return value
 
 
-def _check_count(what: str, value: int, *, minimum: int) -> None:
-    if type(value) is not int or not minimum <= value <= MAX_SAFE_INTEGER:
+def _check_count(what: str, value: int) -> None:
+    if type(value) is not int or not 1 <= value <= MAX_SAFE_INTEGER:
         raise ParameterError(
-            f"{what}: expected an integer from {minimum} to {MAX_SAFE_INTEGER},"
-            f" got {value!r}"
+            f"{what}: expected an integer from 1 to {MAX_SAFE_INTEGER}, got {value!r}"
         )
 
 
@@ -276,7 +461,8 @@ async def encrypt(
 ) -> bytes:
     """Encrypt a manifest for the share whose header hashes to ``header_hash``.
 
-    :param salt: the 24-byte chunked-encryption salt (tests); random otherwise.
+    :param salt: the 24-byte chunked-encryption salt, for test vectors only;
+        random otherwise.
     :raises ParameterError: see :func:`encode`.
     """
     plaintext = encode(manifest)

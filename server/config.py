@@ -48,6 +48,8 @@ class Config:
     downloads_max: int = 100
     downloads_default: int = 10
     ticket_seconds: int = 6 * HOUR_SECONDS
+    # Wrong second-channel codes before a code share locks for good.
+    code_attempts: int = 5
     upload_window_seconds: int = 24 * HOUR_SECONDS
     cleanup_interval_seconds: float = 60
     # How long the owner can still read the status of an expired or revoked
@@ -58,6 +60,8 @@ class Config:
     pyodide_dir: Path = REPO_ROOT / "node_modules" / "pyodide"
     qrcode_dir: Path = REPO_ROOT / "node_modules" / "qrcode-generator" / "dist"
     build_dir: Path | None = None
+    # Build the pyodide_crypto wheel at start-up when missing or stale.
+    build_client: bool = True
 
     def __post_init__(self) -> None:
         if not self.secrets or not all(self.secrets):
@@ -76,8 +80,10 @@ class Config:
                 "config: expiry_default_seconds must lie between the minimum and "
                 f"the maximum, got {self.expiry_default_seconds}"
             )
-        if self.downloads_min < 1 or self.max_files < 1:
-            raise RuntimeError("config: downloads_min and max_files must be >= 1")
+        if self.downloads_min < 1 or self.max_files < 1 or self.code_attempts < 1:
+            raise RuntimeError(
+                "config: downloads_min, max_files and code_attempts must be >= 1"
+            )
 
     @property
     def client_build_dir(self) -> Path:
@@ -98,6 +104,7 @@ class Config:
             "downloads_max": self.downloads_max,
             "downloads_default": self.downloads_default,
             "ticket_seconds": self.ticket_seconds,
+            "code_attempts": self.code_attempts,
         }
 
 
@@ -114,6 +121,7 @@ _LIMIT_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("downloads_max", int, "largest download limit"),
     ("downloads_default", int, "download limit offered by default"),
     ("ticket_seconds", int, "validity of a download ticket"),
+    ("code_attempts", int, "wrong codes a code share tolerates before it locks"),
     ("upload_window_seconds", int, "unfinished shares older than this are deleted"),
     ("cleanup_interval_seconds", float, "seconds between cleanup passes"),
     ("metadata_retention_seconds", int, "owner status kept after expiry/revoke"),
@@ -121,19 +129,39 @@ _LIMIT_OPTIONS: tuple[tuple[str, type, str], ...] = (
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--data-dir``, ``--host``, ``--port``, ``--secret`` and every limit.
+    """Add ``--data``, ``--host``, ``--port``, the secret flags and every limit.
 
     Flags default to ``None`` so that :func:`config_from_args` can tell an
     explicit flag from a SEALPOST_* variable from the built-in default.
     """
-    parser.add_argument("--data-dir", type=Path, default=None, help="data folder")
-    parser.add_argument("--host", default=None, help="address to bind")
-    parser.add_argument("--port", type=int, default=None, help="port to bind")
+    parser.add_argument(
+        "--data",
+        "--data-dir",
+        dest="data_dir",
+        type=Path,
+        default=None,
+        help="data folder (default: ./.sealpost-data; env SEALPOST_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--host", default=None, help="address to bind (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port to bind (default: 8000)"
+    )
+    parser.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        help="file holding the ticket signing secret, one per line, the last "
+        "one signs (env SEALPOST_SECRET_FILE; default: generated into "
+        "<data>/secret.key)",
+    )
     parser.add_argument(
         "--secret",
         action="append",
         default=None,
-        help="signing secret; repeat to rotate (the last one signs)",
+        help="signing secret; repeat to rotate (the last one signs); prefer "
+        "--secret-file, flags show in the process list",
     )
     for name, kind, text in _LIMIT_OPTIONS:
         parser.add_argument(
@@ -174,6 +202,23 @@ def load_or_create_secret(data_dir: Path) -> str:
     return value
 
 
+def read_secret_file(path: Path) -> tuple[str, ...]:
+    """Secrets from a file, one a line, oldest first (the last one signs).
+
+    :raises RuntimeError: the file cannot be read or holds no secret.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RuntimeError(
+            f"config: cannot read the secret file {path}: {exc.strerror}"
+        ) from exc
+    found = tuple(line.strip() for line in lines if line.strip())
+    if not found:
+        raise RuntimeError(f"config: the secret file {path} is empty")
+    return found
+
+
 def config_from_args(
     args: argparse.Namespace,
     *,
@@ -200,8 +245,11 @@ def config_from_args(
 
     data_dir = Path(values.pop("data_dir", default_data_dir))  # type: ignore[arg-type]
     flag_secrets = getattr(args, "secret", None)
+    secret_file = getattr(args, "secret_file", None) or env.get("SEALPOST_SECRET_FILE")
     if flag_secrets:
         secret_list = tuple(flag_secrets)
+    elif secret_file:
+        secret_list = read_secret_file(Path(secret_file))
     elif env.get("SEALPOST_SECRET"):
         # Several secrets separated by commas allow key rotation.
         secret_list = tuple(s for s in env["SEALPOST_SECRET"].split(",") if s)

@@ -105,3 +105,25 @@ class StorageFull(SealpostError):
 
     def __init__(self) -> None:
         super().__init__("the server is out of storage space, try again later")
+
+
+class CodeRequired(SealpostError):
+    """The envelope of a code share is served only after a valid unlock proof."""
+
+    code = "code_required"
+
+    def __init__(self) -> None:
+        super().__init__("this share needs its code: use the unlock request")
+
+
+class WrongCode(SealpostError):
+    """A wrong unlock proof: the code (or the link) is wrong.
+
+    The server cannot tell which of the two was wrong, and says so.
+    """
+
+    code = "wrong_code"
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__("the code does not match this link")
+        self.attempts_left = attempts_left

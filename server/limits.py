@@ -28,3 +28,16 @@ def plaintext_size(ciphertext_size: int) -> int:
         return 0
     chunks = -(-body // (CHUNK_SIZE + TAG_SIZE))
     return max(0, body - chunks * TAG_SIZE)
+
+
+def is_ciphertext_size(size: int) -> bool:
+    """Whether an encryptor can produce a file of exactly ``size`` bytes.
+
+    Every file ends with a final chunk that is shorter than a full one and
+    carries at least its tag, so some sizes are impossible; refusing them at
+    creation tells a buggy client early instead of after the upload.
+    """
+    body = size - HEADER_SIZE
+    if body < TAG_SIZE:
+        return False
+    return body % (CHUNK_SIZE + TAG_SIZE) >= TAG_SIZE

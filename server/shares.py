@@ -6,9 +6,11 @@ Recipients learn nothing beyond "available" or ``Unavailable``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterable
@@ -16,10 +18,23 @@ from dataclasses import dataclass
 
 from server.config import Config
 from server.encoding import b64url_encode
-from server.errors import Incomplete, TooLarge, Unavailable, WrongState
-from server.limits import plaintext_size
-from server.storage.base import BlobKey, BlobStore, MetadataStore, ShareRecord
-from server.storage.base import ShareState
+from server.errors import (
+    BadRequest,
+    CodeRequired,
+    Incomplete,
+    TooLarge,
+    Unavailable,
+    WrongCode,
+    WrongState,
+)
+from server.limits import is_ciphertext_size, plaintext_size
+from server.storage.base import (
+    BlobKey,
+    BlobStore,
+    MetadataStore,
+    ShareRecord,
+    ShareState,
+)
 from server.tickets import Tickets
 
 logger = logging.getLogger("sealpost.shares")
@@ -38,6 +53,7 @@ class PublicState(enum.StrEnum):
     EXPIRED = "expired"
     CONSUMED = "consumed"
     REVOKED = "revoked"
+    LOCKED = "locked"
 
 
 def blob_ref(share_id: str) -> str:
@@ -55,6 +71,8 @@ def public_state(record: ShareRecord, now: float) -> PublicState:
         return PublicState.REVOKED
     if now >= record.expires_at:
         return PublicState.EXPIRED
+    if record.locked:
+        return PublicState.LOCKED
     if record.state is ShareState.PENDING:
         return PublicState.PENDING
     if record.downloads >= record.max_downloads:
@@ -80,6 +98,19 @@ class ShareRequest:
     claim_verifier: bytes
     file_sizes: tuple[int, ...]
     manifest_size: int
+    code: CodeLock | None = None
+
+
+@dataclass(frozen=True)
+class CodeLock:
+    """A code share's public KDF description and unlock verifier.
+
+    The server never checks the KDF parameters' strength (recipients do, with
+    their floor and ceiling); it only stores and publishes them.
+    """
+
+    kdf: dict[str, object]
+    unlock_verifier: bytes
 
 
 @dataclass(frozen=True)
@@ -117,9 +148,15 @@ class ShareService:
     def check_limits(self, request: ShareRequest) -> None:
         """Refuse a share whose declared sizes exceed a limit, before upload.
 
+        :raises BadRequest: a size no encryptor produces.
         :raises TooLarge: a file, the whole share or the manifest is too big.
         """
         config = self.config
+        if request.manifest_size < 1:
+            raise BadRequest("manifest_size must be at least 1")
+        for size in request.file_sizes:
+            if not is_ciphertext_size(size):
+                raise BadRequest("a file size is not a possible ciphertext size")
         if len(request.file_sizes) > config.max_files:
             raise TooLarge(f"a share holds at most {config.max_files} files")
         if request.manifest_size > config.max_manifest_bytes:
@@ -153,9 +190,18 @@ class ShareService:
             manifest_size=request.manifest_size,
             file_sizes=request.file_sizes,
         )
+        if request.code is not None:
+            record = dataclasses.replace(
+                record,
+                code_kdf=json.dumps(request.code.kdf, sort_keys=True),
+                unlock_verifier=request.code.unlock_verifier,
+                code_attempts=self.config.code_attempts,
+            )
         await self.metadata.create(record)
         logger.info(
-            "Created share %s with %d files.", blob_ref(share_id), len(record.file_sizes)
+            "Created share %s with %d files.",
+            blob_ref(share_id),
+            len(record.file_sizes),
         )
         return NewShare(
             share_id=share_id,
@@ -183,7 +229,9 @@ class ShareService:
             raise WrongState(f"uploads are closed, the share is {state.value}")
         return record
 
-    def _upload_key(self, record: ShareRecord, index: int | None) -> tuple[BlobKey, int]:
+    def _upload_key(
+        self, record: ShareRecord, index: int | None
+    ) -> tuple[BlobKey, int]:
         if index is None:
             return BlobKey.manifest(record.share_id), record.manifest_size
         if not 0 <= index < len(record.file_sizes):
@@ -196,21 +244,30 @@ class ShareService:
         token: bytes,
         index: int | None,
         *,
-        offset: int,
+        offset: int | None,
         chunks: AsyncIterable[bytes],
     ) -> int:
         """Append ciphertext to file ``index`` (or the manifest if ``None``).
 
+        With ``offset=None`` the body is the whole blob: an earlier partial
+        attempt is discarded first and a short body is refused and dropped.
+
         :returns: bytes received so far.
+        :raises BadRequest: ``offset=None`` and the body was not the whole blob.
         :raises OffsetMismatch, TooLarge, StorageFull, UploadBusy, WrongState:
             see :meth:`BlobStore.append`.
         """
         record = await self._pending(share_id, token)
         key, size = self._upload_key(record, index)
 
-        received = await self.blobs.append(
-            key, offset=offset, size=size, chunks=chunks
-        )
+        whole = offset is None
+        if whole:
+            await self.blobs.discard_upload(key)
+            offset = 0
+        received = await self.blobs.append(key, offset=offset, size=size, chunks=chunks)
+        if whole and received != size:
+            await self.blobs.discard_upload(key)
+            raise BadRequest(f"the body must be exactly {size} bytes")
         if received == size:
             await self.blobs.publish(key, size=size)
         logger.info(
@@ -245,7 +302,8 @@ class ShareService:
             raise WrongState(f"the share cannot be finalised, it is {state.value}")
 
         keys = [(BlobKey.manifest(share_id), record.manifest_size)] + [
-            (BlobKey.file(share_id, i), size) for i, size in enumerate(record.file_sizes)
+            (BlobKey.file(share_id, i), size)
+            for i, size in enumerate(record.file_sizes)
         ]
         for key, size in keys:
             status = await self.blobs.status(key)
@@ -272,14 +330,59 @@ class ShareService:
         return await self._available(share_id)
 
     async def manifest(self, share_id: str) -> Blob:
-        """The encrypted manifest blob, if the share can still be downloaded."""
+        """The encrypted manifest blob, if the share can still be downloaded.
+
+        :raises CodeRequired: a code share; its manifest needs :meth:`unlock`.
+        """
         record = await self._available(share_id)
+        if record.unlock_verifier is not None:
+            raise CodeRequired()
+        return await self._manifest_blob(record)
+
+    async def unlock(self, share_id: str, proof: bytes) -> Blob:
+        """The manifest of a code share, for a valid unlock proof.
+
+        A wrong proof spends one attempt; the last one locks the share. The
+        server cannot tell a wrong code from a wrong link secret (both feed
+        the proof), which is also all a guesser learns.
+
+        :raises WrongCode: with the attempts left.
+        :raises Unavailable: not a code share, not available, or locked.
+        """
+        record = await self._available(share_id)
+        if record.unlock_verifier is None:
+            raise Unavailable()
+        if hmac.compare_digest(_digest(proof), record.unlock_verifier):
+            return await self._manifest_blob(record)
+        failures = await self.metadata.code_failure(share_id)
+        if failures is None:
+            raise Unavailable()
+        left = record.code_attempts - failures
+        if left == 0:
+            logger.info("Share %s locked after wrong codes.", blob_ref(share_id))
+        raise WrongCode(left)
+
+    def code_info(self, record: ShareRecord) -> dict[str, object] | None:
+        """What a recipient needs to derive the unlock proof, or None."""
+        if record.code_kdf is None:
+            return None
+        return {
+            **json.loads(record.code_kdf),
+            "attempts_left": record.code_attempts - record.code_failures,
+        }
+
+    async def _manifest_blob(self, record: ShareRecord) -> Blob:
+        share_id = record.share_id
         key = BlobKey.manifest(share_id)
         size = await self.blobs.size(key)
         if size is None:
             raise Unavailable()
-        logger.info("Serving a manifest of share %s (%d bytes).", blob_ref(share_id), size)
-        assert size == record.manifest_size, "published manifest has the wrong size"
+        logger.info(
+            "Serving a manifest of share %s (%d bytes).", blob_ref(share_id), size
+        )
+        if size != record.manifest_size:
+            # The store lost or damaged it: a server fault, not the client's.
+            raise RuntimeError("the published manifest has the wrong size")
         return Blob(key=key, size=size)
 
     async def claim(self, share_id: str, proof: bytes) -> tuple[str, int]:
@@ -337,6 +440,12 @@ class ShareService:
             "expires_at": record.expires_at,
             "created_at": record.created_at,
             "claims": await self.metadata.claim_times(share_id),
+            "code": None
+            if record.code_kdf is None
+            else {
+                "failures": record.code_failures,
+                "attempts": record.code_attempts,
+            },
         }
 
     async def revoke(self, share_id: str, token: bytes) -> None:
@@ -358,22 +467,40 @@ class ShareService:
         """
         now = self._now()
         stale = await self.metadata.stale_pending(
-            created_before=now - self.config.upload_window_seconds
+            created_before=now - self.config.upload_window_seconds, now=now
         )
         for share_id in stale:
             await self.blobs.delete_share(share_id)
             await self.metadata.delete(share_id)
-        ended = await self.metadata.ended(now=now)
+        # A consumed share keeps its blobs while the last ticket is valid, so
+        # the last recipient can finish (and resume) the download.
+        ended = await self.metadata.ended(
+            now=now, consumed_before=now - self.config.ticket_seconds
+        )
         for share_id in ended:
             await self.blobs.delete_share(share_id)
             await self.metadata.mark_purged(share_id)
         await self.metadata.forget_ended(
             ended_before=now - self.config.metadata_retention_seconds
         )
-        if stale or ended:
+        orphans = await self._orphans()
+        for share_id in orphans:
+            await self.blobs.delete_share(share_id)
+        if stale or ended or orphans:
             logger.info(
-                "Cleanup removed %d unfinished and %d ended shares.",
+                "Cleanup removed %d unfinished, %d ended and %d orphaned shares.",
                 len(stale),
                 len(ended),
+                len(orphans),
             )
-        return len(stale), len(ended)
+        return len(stale), len(ended) + len(orphans)
+
+    async def _orphans(self) -> list[str]:
+        """Blob folders with no live share: an upload that raced a revoke or a
+        cleanup pass, or metadata dropped after retention."""
+        found = []
+        for share_id in await self.blobs.share_ids():
+            record = await self.metadata.get(share_id)
+            if record is None or record.purged:
+                found.append(share_id)
+        return found

@@ -16,9 +16,7 @@ TICKET_SALT = "sealpost.download-ticket"
 class _ClockSigner(TimestampSigner):
     """A TimestampSigner that reads time from the server's injectable clock."""
 
-    def __init__(
-        self, *args: Any, clock: Callable[[], float], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, clock: Callable[[], float], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clock = clock
 

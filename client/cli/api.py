@@ -15,11 +15,16 @@ import httpx
 
 from pyodide_crypto.encoding import b64url_encode
 
-from .errors import CliError
-
-UNAVAILABLE = (
-    "this link is no longer available (expired, used up, revoked or unknown)"
+from .errors import (
+    EXIT_FAILURE,
+    EXIT_TOO_LARGE,
+    EXIT_UNAVAILABLE,
+    EXIT_UNREACHABLE,
+    CliError,
+    UnreachableError,
 )
+
+UNAVAILABLE = "this link is no longer available (expired, used up, revoked or unknown)"
 
 _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
@@ -27,7 +32,9 @@ _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 class ServerApi:
     """Calls to one Sealpost server; use as an async context manager."""
 
-    def __init__(self, server: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, server: str, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.server = server.rstrip("/")
         self._client = httpx.AsyncClient(
             base_url=self.server, timeout=_TIMEOUT, transport=transport
@@ -85,6 +92,10 @@ class ServerApi:
             "POST", f"/api/shares/{share_id}/finalize", headers=_bearer(token)
         )
 
+    async def revoke(self, share_id: str, token: str) -> None:
+        """Delete the share and its blobs (``DELETE /api/shares/{id}``)."""
+        await self._send("DELETE", f"/api/shares/{share_id}", headers=_bearer(token))
+
     # -- recipient -----------------------------------------------------------
 
     async def info(self, share_id: str) -> dict[str, Any]:
@@ -106,22 +117,32 @@ class ServerApi:
 
     @asynccontextmanager
     async def download(
-        self, share_id: str, index: int, ticket: str
+        self, share_id: str, index: int, ticket: str, *, start: int = 0
     ) -> AsyncIterator[httpx.Response]:
-        """Stream the ciphertext of file ``index`` (body not yet read)."""
+        """Stream the ciphertext of file ``index`` from byte ``start`` on.
+
+        The body is not read yet. With ``start`` above 0 it sends ``Range``
+        and insists on a 206 answer that begins exactly there, so a resumed
+        download can never splice in bytes from the wrong place.
+        """
+        headers = {"Sealpost-Ticket": ticket}
+        if start:
+            headers["Range"] = f"bytes={start}-"
         request = self._client.build_request(
-            "GET",
-            f"/api/shares/{share_id}/files/{index}",
-            headers={"Sealpost-Ticket": ticket},
+            "GET", f"/api/shares/{share_id}/files/{index}", headers=headers
         )
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise _network_error(exc) from None
         try:
-            if response.status_code != 200:
+            if not response.is_success:
                 await response.aread()
                 _raise_for_status(response)
+            if start and not _starts_at(response, start):
+                raise CliError("the server did not resume the download correctly")
+            if not start and response.status_code != 200:
+                raise CliError("the server sent an unexpected answer")
             yield response
         finally:
             await response.aclose()
@@ -144,9 +165,17 @@ class ServerError(CliError):
         super().__init__(message)
         self.status = status
         self.code = code
+        if status == 404 and code in ("unavailable", ""):
+            self.exit_code = EXIT_UNAVAILABLE
+        elif status == 413 or code == "too_large":
+            self.exit_code = EXIT_TOO_LARGE
+        elif status >= 500:
+            self.exit_code = EXIT_UNREACHABLE
+        else:
+            self.exit_code = EXIT_FAILURE
 
 
-class NetworkError(CliError):
+class NetworkError(UnreachableError):
     """The server could not be reached or the connection broke."""
 
 
@@ -170,6 +199,15 @@ def _network_error(exc: httpx.HTTPError) -> NetworkError:
     return NetworkError(f"could not reach the server ({type(exc).__name__})")
 
 
+def _starts_at(response: httpx.Response, start: int) -> bool:
+    """Whether a 206 answer's ``Content-Range`` begins at byte ``start``."""
+    if response.status_code != 206:
+        return False
+    unit, _, spec = response.headers.get("Content-Range", "").partition(" ")
+    first, _, _ = spec.partition("-")
+    return unit == "bytes" and first.isdigit() and int(first) == start
+
+
 def _raise_for_status(response: httpx.Response) -> None:
     if response.is_success:
         return
@@ -181,6 +219,10 @@ def _raise_for_status(response: httpx.Response) -> None:
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     if response.status_code == 404 and code in ("unavailable", ""):
         text = UNAVAILABLE
+    elif code == "invalid_ticket":
+        text = (
+            "the download permission expired (running get again counts a new download)"
+        )
     elif message:
         text = f"the server refused the request: {message}"
     else:

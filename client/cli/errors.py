@@ -1,11 +1,71 @@
-"""The one error type the CLI shows to people."""
+"""The errors the CLI shows to people, each with its own exit status.
+
+Scripts tell failures apart by exit status; people read the message. The
+statuses are part of the CLI's interface (README.md lists them): never
+renumber one.
+"""
 
 from __future__ import annotations
 
+#: Anything else that went wrong (unreadable file, full disk, odd answer).
+EXIT_FAILURE = 1
+#: Wrong command-line usage (argparse uses 2 as well).
+EXIT_USAGE = 2
+#: The share is expired, used up, revoked or unknown.
+EXIT_UNAVAILABLE = 3
+#: The text is not a Sealpost link, or its key (after ``#``) is wrong.
+EXIT_BAD_LINK = 4
+#: Downloaded data failed authentication: damaged or tampered with.
+EXIT_TAMPERED = 5
+#: The server could not be reached, or a transfer broke and did not resume.
+EXIT_UNREACHABLE = 6
+#: A file, the share or the message exceeds the server's limits.
+EXIT_TOO_LARGE = 7
+#: Interrupted with Ctrl-C (the shell convention 128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
 
 class CliError(Exception):
-    """A failure reported as ``sealpost: error: <message>`` with exit status 1.
+    """A failure reported as ``sealpost: error: <message>``.
 
     Messages are short, lowercase and never contain keys, tokens, tickets or
     the link fragment.
     """
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(CliError):
+    """The arguments make no sense together (caught before any network)."""
+
+    exit_code = EXIT_USAGE
+
+
+class UnavailableError(CliError):
+    """The share cannot be downloaded any more, or never existed."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class BadLinkError(CliError):
+    """Not a Sealpost link, or the key in its fragment does not fit."""
+
+    exit_code = EXIT_BAD_LINK
+
+
+class TamperedError(CliError):
+    """Ciphertext failed authentication; nothing of it was kept."""
+
+    exit_code = EXIT_TAMPERED
+
+
+class UnreachableError(CliError):
+    """The network failed, and retrying did not help."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class TooLargeError(CliError):
+    """A limit of the server would be exceeded."""
+
+    exit_code = EXIT_TOO_LARGE

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import unicodedata
+import re
+import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -14,86 +17,118 @@ import httpx
 from pyodide_crypto import chunked, share
 from pyodide_crypto.errors import DecryptionError, FormatError
 
-from .api import ServerApi
-from .errors import CliError
+from . import names
+from .api import NetworkError, ServerApi
+from .errors import BadLinkError, CliError, TamperedError, UnreachableError
 from .links import parse_link
 from .progress import Progress
 
-#: Ciphertext decrypted per step: 256 whole chunks with their tags.
-WINDOW_CIPHERTEXT = 256 * (chunked.CHUNK_SIZE + chunked.TAG_SIZE)
+#: Ciphertext decrypted per step: 256 whole chunks with their tags (4 MiB).
+WINDOW_CIPHERTEXT = 256 * chunked.SEALED_CHUNK_SIZE
 
-#: Most " (n)" suffixes tried before giving up on a free file name.
+#: Tries in a row that make no progress before a download is given up.
+DOWNLOAD_ATTEMPTS = 4
+#: First pause before resuming a broken download; doubles with each try.
+RETRY_DELAY_SECONDS = 0.25
+
+#: Most " (n)" variants tried before giving up on a free file name.
 _MAX_RENAMES = 1000
+#: Temporary files are hidden and recognisable, so a crash leaves no file
+#: that looks complete.
+_PART_PREFIX = ".sealpost-"
+_PART_SUFFIX = ".part"
 
-_DAMAGED_LINK = "this link is damaged or incomplete (its key does not open the share)"
+# C0/C1 controls (escape sequences start with one) and bidi controls.
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+_WRONG_KEY = (
+    "this link's key does not open the share (was the whole link copied, "
+    "including the part after #?)"
+)
 
 
-class _Incomplete(Exception):
-    """The server sent fewer or more bytes than the share announced."""
+@dataclass(frozen=True)
+class GetOptions:
+    """What the person asked ``sealpost get`` to do."""
+
+    link: str
+    out_dir: Path
+    force: bool = False
+    server: str | None = None
+
+
+class _Truncated(Exception):
+    """The server ended a file early or sent bytes past its announced size."""
 
 
 async def get(
-    link_text: str,
-    out_dir: Path,
+    options: GetOptions,
     *,
     out: TextIO,
     err: TextIO,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[Path]:
-    """Download the share behind ``link_text`` into ``out_dir``.
+    """Download the share behind ``options.link`` into ``options.out_dir``.
 
     The message goes to ``out``; each saved path is reported on ``err``. A
-    file appears under its final name only after its last chunk
-    authenticated; until then it is written as ``<name>.part`` and removed on
-    any failure.
+    file is written to a hidden temporary file in the output folder and gets
+    its name only after its final chunk authenticated; on any failure the
+    temporary file is removed, so a damaged or cut file never appears.
 
     :raises CliError: bad link, share unavailable, tampered data, network or
-        disk failure.
+        disk failure (each with its own exit status).
     """
-    link = parse_link(link_text)
+    link = parse_link(options.link)
     try:
         link_secret = share.parse_fragment(link.fragment)
     except FormatError:
-        raise CliError(_DAMAGED_LINK) from None
-    out_dir = _prepare_dir(out_dir)
+        raise BadLinkError(_WRONG_KEY) from None
+    out_dir = _prepare_dir(options.out_dir)
 
-    async with ServerApi(link.server, transport=transport) as api:
+    async with ServerApi(options.server or link.server, transport=transport) as api:
         info = await api.info(link.share_id)
         envelope = await api.manifest(link.share_id)
         try:
             recipient = await share.ShareRecipient.open(link_secret, envelope)
         except (DecryptionError, FormatError):
             # One message for both: which check failed is nobody's business.
-            raise CliError(_DAMAGED_LINK) from None
+            raise BadLinkError(_WRONG_KEY) from None
         manifest = recipient.manifest
         sizes = _ciphertext_sizes(info, len(manifest.files))
-        for index, entry in enumerate(manifest.files):
-            if sizes[index] != chunked.ciphertext_size(entry.size):
-                raise CliError("the server's file list does not match the share")
+        for size, entry in zip(sizes, manifest.files, strict=True):
+            if size != chunked.ciphertext_size(entry.size):
+                raise TamperedError("the server's file list does not match the share")
 
-        if manifest.message:
-            out.write(manifest.message + "\n")
-            out.flush()
-        if not manifest.files:
-            return []
-
+        # Claim first even for a message alone: reading the share is what the
+        # sender's download limit counts, and the claim is what enforces it.
         ticket = await api.claim(link.share_id, recipient.claim_proof)
-        saved = []
+        if manifest.message:
+            _write_message(out, manifest.message)
+
+        saved: list[Path] = []
+        taken: set[str] = set()
         for index, entry in enumerate(manifest.files):
-            path = await _download_file(
-                api,
-                recipient,
-                link.share_id,
-                ticket,
-                index,
-                entry.name,
-                sizes[index],
-                out_dir,
-                err,
+            download = _Download(api, recipient, link.share_id, ticket, index)
+            path = await download.save(
+                entry.name, sizes[index], out_dir, options.force, taken, err
             )
+            taken.add(path.name)
             err.write(f"saved {_shown(str(path))}\n")
+            err.flush()
             saved.append(path)
     return saved
+
+
+def _write_message(out: TextIO, message: str) -> None:
+    # A terminal interprets escape sequences; a sender must not be able to
+    # move the cursor or rewrite what the screen shows. Pipes get the exact
+    # text (C08: byte-identical).
+    if out.isatty():
+        message = _shown(message, keep="\t\n")
+    out.write(message + "\n")
+    out.flush()
 
 
 def _prepare_dir(out_dir: Path) -> Path:
@@ -114,182 +149,216 @@ def _ciphertext_sizes(info: dict[str, Any], count: int) -> list[int]:
     except (KeyError, TypeError, ValueError):
         raise CliError("the server sent an unexpected file list") from None
     if indexes != list(range(count)):
-        raise CliError("the server's file list does not match the share")
+        raise TamperedError("the server's file list does not match the share")
     return sizes
 
 
-async def _download_file(
-    api: ServerApi,
-    recipient: share.ShareRecipient,
-    share_id: str,
-    ticket: str,
-    index: int,
-    name: str,
-    size: int,
-    out_dir: Path,
-    err: TextIO,
-) -> Path:
-    """Stream, verify and decrypt one file; publish it only when complete."""
-    target = _free_target(out_dir, name)
-    part = target.with_name(target.name + ".part")
-    plaintext_size = chunked.plaintext_size(size)
-    progress = Progress(err, _shown(name), plaintext_size)
-    try:
-        handle = part.open("xb")
-    except OSError as exc:
-        raise CliError(f'cannot write "{_shown(str(part))}": {exc.strerror}') from None
+class _Download:
+    """One file of a share: fetch, resume, verify, decrypt, publish."""
 
-    complete = False
-    try:
-        with handle:
-            async with api.download(share_id, index, ticket) as response:
-                await _decrypt_stream(
-                    response.aiter_bytes(), recipient, index, size, handle, progress
-                )
-            handle.flush()
-            os.fsync(handle.fileno())
-        final = _publish(part, out_dir, name)
-        complete = True
-        return final
-    except (DecryptionError, FormatError):
-        raise CliError(
-            f'file "{_shown(name)}" failed verification (it was damaged or '
-            "tampered with); nothing was saved"
-        ) from None
-    except (_Incomplete, httpx.HTTPError):
-        raise CliError(
-            f'file "{_shown(name)}" could not be downloaded completely; '
-            "nothing was saved"
-        ) from None
-    except OSError as exc:
-        raise CliError(
-            f'cannot write "{_shown(str(part))}": {exc.strerror or exc}'
-        ) from None
-    finally:
-        progress.finish()
-        if not complete:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+    def __init__(
+        self,
+        api: ServerApi,
+        recipient: share.ShareRecipient,
+        share_id: str,
+        ticket: str,
+        index: int,
+    ) -> None:
+        self._api = api
+        self._recipient = recipient
+        self._share_id = share_id
+        self._ticket = ticket
+        self._index = index
+
+    async def save(
+        self,
+        name: str,
+        size: int,
+        out_dir: Path,
+        force: bool,
+        taken: set[str],
+        err: TextIO,
+    ) -> Path:
+        """Write the file into ``out_dir``; return where it was saved."""
+        safe = names.neutralise(name)
+        progress = Progress(err, _shown(safe), chunked.plaintext_size(size))
+        try:
+            fd, part_name = tempfile.mkstemp(
+                prefix=_PART_PREFIX, suffix=_PART_SUFFIX, dir=out_dir
+            )
+        except OSError as exc:
+            raise CliError(f'cannot write in "{out_dir}": {exc.strerror}') from None
+        part = Path(part_name)
+
+        complete = False
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                await self._fetch(size, handle, progress)
+                handle.flush()
+                os.fsync(handle.fileno())
+            final = _publish(part, out_dir, safe, force=force, taken=taken)
+            complete = True
+            return final
+        except (DecryptionError, FormatError):
+            raise TamperedError(
+                f'file "{_shown(safe)}" failed verification (damaged or '
+                "tampered with); nothing was saved"
+            ) from None
+        except _Truncated:
+            raise TamperedError(
+                f'file "{_shown(safe)}" is incomplete on the server; nothing was saved'
+            ) from None
+        except OSError as exc:
+            raise CliError(
+                f'cannot write "{_shown(safe)}" in "{out_dir}": {exc.strerror or exc}'
+            ) from None
+        finally:
+            progress.finish()
+            if not complete:
+                with contextlib.suppress(FileNotFoundError):
+                    part.unlink()
+
+    async def _fetch(self, size: int, handle: BinaryIO, progress: Progress) -> None:
+        """Stream and decrypt ``size`` bytes of ciphertext, resuming by Range.
+
+        Windows end on chunk boundaries and the last one holds exactly the
+        final chunk, so the decryptor tells a complete stream from a cut one.
+        A broken connection resumes at the first byte not yet decrypted.
+        """
+        if size < chunked.HEADER_SIZE:
+            raise _Truncated
+        decryptor: chunked.Decryptor | None = None
+        position = 0
+        failures = 0
+        delay = RETRY_DELAY_SECONDS
+
+        while True:
+            before = position
+            try:
+                async with self._api.download(
+                    self._share_id, self._index, self._ticket, start=position
+                ) as response:
+                    reader = _ExactReader(response.aiter_bytes())
+                    if decryptor is None:
+                        header = await reader.read(chunked.HEADER_SIZE)
+                        decryptor = await self._recipient.file_decryptor(
+                            self._index, header
+                        )
+                        position = chunked.HEADER_SIZE
+                    while position < size:
+                        length = min(WINDOW_CIPHERTEXT, size - position)
+                        final = position + length == size
+                        plaintext = await decryptor.open(
+                            await reader.read(length), final=final
+                        )
+                        handle.write(plaintext)
+                        position += length
+                        progress.update(_plaintext_done(position, size))
+                    await reader.expect_end()
+                return
+            except (httpx.TransportError, NetworkError):
+                if position > before:
+                    failures, delay = 0, RETRY_DELAY_SECONDS
+                failures += 1
+                if failures >= DOWNLOAD_ATTEMPTS:
+                    raise UnreachableError(
+                        "the download broke and could not be resumed; nothing was saved"
+                    ) from None
+            # Back off so a server that is restarting gets time to come back.
+            await asyncio.sleep(delay)
+            delay *= 2
 
 
-async def _decrypt_stream(
-    chunks: AsyncIterator[bytes],
-    recipient: share.ShareRecipient,
-    index: int,
-    size: int,
-    handle: BinaryIO,
-    progress: Progress,
-) -> None:
-    """Decrypt ``size`` bytes of ciphertext from ``chunks`` into ``handle``.
-
-    Windows end on chunk boundaries, and the last window holds exactly the
-    final chunk, so the decryptor can tell truncation and trailing data apart
-    from a complete stream.
-    """
-    reader = _ExactReader(chunks)
-    if size < chunked.HEADER_SIZE:
-        raise _Incomplete
-    header = await reader.read(chunked.HEADER_SIZE)
-    decryptor = await recipient.file_decryptor(index, header)
-    remaining = size - chunked.HEADER_SIZE
-    written = 0
-
-    while remaining > WINDOW_CIPHERTEXT:
-        plaintext = await decryptor.open(
-            await reader.read(WINDOW_CIPHERTEXT), final=False
-        )
-        handle.write(plaintext)
-        written += len(plaintext)
-        remaining -= WINDOW_CIPHERTEXT
-        progress.update(written)
-    plaintext = await decryptor.open(await reader.read(remaining), final=True)
-    handle.write(plaintext)
-    progress.update(written + len(plaintext))
-    await reader.expect_end()
+def _plaintext_done(position: int, size: int) -> int:
+    if position >= size:
+        return chunked.plaintext_size(size)
+    chunks = (position - chunked.HEADER_SIZE) // chunked.SEALED_CHUNK_SIZE
+    return chunks * chunked.CHUNK_SIZE
 
 
 class _ExactReader:
     """Turns an async stream of arbitrary pieces into reads of exact sizes."""
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
+    def __init__(self, pieces: AsyncIterator[bytes]) -> None:
+        self._pieces = pieces
         self._buffer = bytearray()
 
     async def read(self, size: int) -> bytes:
         while len(self._buffer) < size:
             try:
-                self._buffer += await anext(self._chunks)
+                self._buffer += await anext(self._pieces)
             except StopAsyncIteration:
-                raise _Incomplete from None
+                raise _Truncated from None
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
 
     async def expect_end(self) -> None:
         if self._buffer:
-            raise _Incomplete
-        async for piece in self._chunks:
+            raise _Truncated
+        async for piece in self._pieces:
             if piece:
-                raise _Incomplete
+                raise _Truncated
 
 
-def _checked_name(name: str) -> str:
-    """Refuse any name that could leave the output folder or hide itself.
+def _publish(
+    part: Path, out_dir: Path, name: str, *, force: bool, taken: set[str]
+) -> Path:
+    """Give the verified ``part`` file its final name.
 
-    pyodide_crypto already neutralises names from the manifest; this is the
-    second line of defence, because the manifest is written by the sender.
+    Names already used by this run (two files of one share with the same
+    name) are skipped: the later file gets a " (n)" suffix. Without
+    ``force`` an existing file is never replaced: the name gets a " (n)"
+    suffix instead. With ``force`` the first name this run has not used
+    replaces whatever file has it.
     """
-    bad = (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or any(unicodedata.category(char) == "Cc" for char in name)
-        or Path(name).name != name
-        or (len(name) >= 2 and name[1] == ":")
-    )
-    if bad:
-        raise CliError(f"refusing to save a file with the unsafe name {name!r}")
-    return name
-
-
-def _candidates(name: str) -> list[str]:
-    path = Path(name)
-    stem, suffix = (path.stem, path.suffix) if path.stem else (name, "")
-    return [name] + [f"{stem} ({n}){suffix}" for n in range(1, _MAX_RENAMES)]
-
-
-def _free_target(out_dir: Path, name: str) -> Path:
-    """The first name, with " (n)" added if needed, that nothing uses yet."""
-    for candidate in _candidates(_checked_name(name)):
+    candidates = [name] + [names.numbered(name, n) for n in range(1, _MAX_RENAMES)]
+    for candidate in candidates:
+        if candidate in taken:
+            continue
         target = out_dir / candidate
-        if target.resolve().parent != out_dir:
-            raise CliError(f"refusing to save a file with the unsafe name {name!r}")
-        part = target.with_name(target.name + ".part")
-        if not os.path.lexists(target) and not os.path.lexists(part):
+        if force:
+            if target.is_dir() and not target.is_symlink():
+                raise CliError(f'cannot replace the folder "{_shown(candidate)}"')
+            # os.replace swaps the directory entry: a symlink planted under
+            # that name is replaced itself, its target is never written.
+            os.replace(part, target)
+            return target
+        if _claim_name(part, target):
             return target
     raise CliError(f'no free file name for "{_shown(name)}" in {out_dir}')
 
 
-def _publish(part: Path, out_dir: Path, name: str) -> Path:
-    """Give the verified ``part`` file its final name, never overwriting.
-
-    ``os.link`` fails if the name exists, so a file created meanwhile by
-    someone else is never replaced.
-    """
-    for candidate in _candidates(name):
-        target = out_dir / candidate
+def _claim_name(part: Path, target: Path) -> bool:
+    """Move ``part`` to ``target`` unless ``target`` exists (atomically)."""
+    try:
+        # A hard link fails if the name exists, so nothing created meanwhile
+        # is ever replaced.
+        os.link(part, target)
+    except FileExistsError:
+        return False
+    except OSError:
+        # Some file systems (FAT, some network mounts) have no hard links:
+        # reserve the name exclusively, then move the file over it.
         try:
-            os.link(part, target)
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
-            continue
-        part.unlink()
-        return target
-    raise CliError(f'no free file name for "{_shown(name)}" in {out_dir}')
+            return False
+        os.replace(part, target)
+        return True
+    part.unlink()
+    return True
 
 
-def _shown(text: str) -> str:
-    """Text safe to print on a terminal (no escape sequences)."""
+def _shown(text: str, *, keep: str = "") -> str:
+    """Text safe to print on a terminal: controls and bidi marks escaped.
+
+    Other invisible characters stay (a zero-width joiner is part of an
+    emoji), since they cannot move the cursor or reorder the line.
+    """
     return "".join(
-        char if char.isprintable() else repr(char)[1:-1] for char in text
+        char
+        if char in keep or not _TERMINAL_UNSAFE.match(char)
+        else f"\\u{ord(char):04x}"
+        for char in text
     )

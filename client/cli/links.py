@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import CliError
+from .errors import BadLinkError, UsageError
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _DURATION = re.compile(r"([0-9]{1,9})([smhdw])")
@@ -25,9 +25,11 @@ class ShareLink:
 def parse_link(link: str) -> ShareLink:
     """Split a share link; the fragment is checked later by pyodide_crypto.
 
-    :raises CliError: the text is not a Sealpost share link.
+    :raises BadLinkError: the text is not a Sealpost share link.
     """
-    invalid = CliError("this is not a valid sealpost link")
+    invalid = BadLinkError(
+        "this is not a sealpost link (expected https://<server>/s/<id>#<key>)"
+    )
     parts = urlsplit(link.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise invalid
@@ -37,7 +39,7 @@ def parse_link(link: str) -> ShareLink:
     if not sep or not _ID.fullmatch(share_id) or parts.query:
         raise invalid
     if not parts.fragment:
-        raise CliError("this link has no key (the part after # is missing)")
+        raise BadLinkError("this link has no key (the part after # is missing)")
     server = f"{parts.scheme}://{parts.netloc}{prefix}"
     return ShareLink(server=server, share_id=share_id, fragment=parts.fragment)
 
@@ -45,13 +47,11 @@ def parse_link(link: str) -> ShareLink:
 def parse_duration(text: str) -> int:
     """Parse ``30m``, ``2h``, ``7d``, ``1w`` (or ``45s``) into seconds.
 
-    :raises CliError: the text is not a positive duration with a unit.
+    :raises UsageError: the text is not a positive duration with a unit.
     """
     match = _DURATION.fullmatch(text.strip().lower())
     if match is None or int(match.group(1)) == 0:
-        raise CliError(
-            f"invalid duration {text!r} (expected e.g. 30m, 2h, 7d or 1w)"
-        )
+        raise UsageError(f"invalid duration {text!r} (expected e.g. 30m, 2h, 7d or 1w)")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 

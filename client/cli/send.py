@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import mimetypes
 import stat
 import unicodedata
@@ -16,7 +18,7 @@ from pyodide_crypto import chunked, share
 from pyodide_crypto.encoding import b64url_encode
 
 from .api import NetworkError, ServerApi, ServerError
-from .errors import CliError
+from .errors import CliError, TooLargeError, UsageError
 from .links import format_bytes, format_duration
 from .progress import Progress
 
@@ -42,6 +44,7 @@ class SendOptions:
     message: str
     expires_in: int | None
     max_downloads: int | None
+    as_json: bool = False
 
 
 @dataclass
@@ -63,12 +66,16 @@ async def send(
     """Create a share from ``options`` and return its recipient link.
 
     The link goes to ``out``; the owner's manage link goes to ``err`` because
-    it grants revocation and must not end up where the link is pasted.
+    it grants revocation and must not end up where the link is pasted. With
+    ``as_json`` both go to ``out`` as one JSON object, for scripts.
 
     :raises CliError: a file cannot be read, a limit is exceeded, or the
-        server refuses or cannot be reached.
+        server refuses or cannot be reached. A share created before the
+        failure is revoked, so no half-uploaded share lingers.
     """
     files = [_local_file(path) for path in options.paths]
+    if not files and not options.message:
+        raise CliError("nothing to send: give files, a message, or both")
 
     async with ServerApi(options.server, transport=transport) as api:
         limits = await api.config()
@@ -82,7 +89,7 @@ async def send(
             options.message, expires_in=expires_in, max_downloads=max_downloads
         )
         if len(envelope) > int(limits["max_manifest_bytes"]):
-            raise CliError(
+            raise TooLargeError(
                 "the message and file names are too long for this server "
                 f"({format_bytes(len(envelope))} encrypted, at most "
                 f"{format_bytes(int(limits['max_manifest_bytes']))})"
@@ -99,15 +106,29 @@ async def send(
         )
         share_id = str(created["id"])
         token = str(created["owner_token"])
-        for item in files:
-            await _upload_file(api, sender, share_id, token, item, err)
-        await api.put_manifest(share_id, token, envelope)
-        await api.finalize(share_id, token)
+        try:
+            for item in files:
+                await _upload_file(api, sender, share_id, token, item, err)
+            await api.put_manifest(share_id, token, envelope)
+            await api.finalize(share_id, token)
+        except BaseException:
+            # Best effort: the server also drops unfinished shares after its
+            # upload window, so a failure here only delays the cleanup.
+            with contextlib.suppress(CliError):
+                await asyncio.shield(api.revoke(share_id, token))
+            raise
 
     link = f"{api.server}/s/{share_id}#{sender.fragment}"
-    out.write(link + "\n")
+    manage = f"{api.server}/m/{share_id}#{token}"
+    if options.as_json:
+        document = {"link": link, "manage_link": manage, "id": share_id}
+        document["expires_at"] = created.get("expires_at")
+        out.write(json.dumps(document) + "\n")
+    else:
+        out.write(link + "\n")
+        err.write(f"manage or revoke this share: {manage}\n")
     out.flush()
-    err.write(f"manage or revoke this share: {api.server}/m/{share_id}#{token}\n")
+    err.flush()
     return link
 
 
@@ -143,26 +164,26 @@ def _check_limits(
         raise CliError("the server sent unexpected limits") from None
 
     if len(files) > max_files:
-        raise CliError(f"too many files: this server accepts at most {max_files}")
+        raise TooLargeError(f"too many files: this server accepts at most {max_files}")
     for item in files:
         if item.size > max_file:
-            raise CliError(
+            raise TooLargeError(
                 f'file "{item.name}" is too large ({format_bytes(item.size)}): '
                 f"this server accepts at most {format_bytes(max_file)} per file"
             )
     total = sum(item.size for item in files)
     if total > max_share:
-        raise CliError(
+        raise TooLargeError(
             f"the files are too large together ({format_bytes(total)}): this "
             f"server accepts at most {format_bytes(max_share)} per share"
         )
     if not expiry_min <= expires_in <= expiry_max:
-        raise CliError(
+        raise UsageError(
             f"--expires must be between {format_duration(expiry_min)} and "
             f"{format_duration(expiry_max)} on this server"
         )
     if not downloads_min <= max_downloads <= downloads_max:
-        raise CliError(
+        raise UsageError(
             f"--downloads must be between {downloads_min} and {downloads_max} "
             "on this server"
         )
@@ -272,4 +293,3 @@ def _read(handle: Any, item: _LocalFile, size: int, *, exact: bool = True) -> by
 
 def _changed(item: _LocalFile) -> CliError:
     return CliError(f'"{item.path}" changed while it was being sent')
-

@@ -48,6 +48,19 @@ class Backend(Protocol):
         """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256."""
         ...
 
+    async def argon2id(
+        self,
+        password: bytes,
+        salt: bytes,
+        *,
+        memory_kib: int,
+        iterations: int,
+        parallelism: int,
+        length: int,
+    ) -> bytes:
+        """Argon2id version 0x13 (RFC 9106), no secret and no associated data."""
+        ...
+
     async def import_aes_gcm_key(self, key: bytes) -> AeadKey:
         """Import a 16- or 32-byte AES-GCM key for repeated use."""
         ...

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from ..errors import DecryptionError, ParameterError
@@ -37,13 +38,25 @@ class CPythonBackend:
         return digest.finalize()
 
     async def hkdf_expand_sha512(self, prk: bytes, info: bytes, length: int) -> bytes:
-        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-512."""
+        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-512.
+
+        :raises ParameterError: ``length`` is outside 1..16320.
+        """
+        # The same bounds and error as the WebCrypto backend, so that misuse
+        # looks the same on both runtimes (cryptography would say ValueError).
+        if not 0 < length <= 255 * 64:
+            raise ParameterError(f"length must be 1..16320, got {length}")
         return HKDFExpand(hashes.SHA512(), length, info).derive(prk)
 
     async def hkdf_sha256(
         self, ikm: bytes, *, salt: bytes, info: bytes, length: int
     ) -> bytes:
-        """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256."""
+        """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256.
+
+        :raises ParameterError: ``length`` is outside 1..8160.
+        """
+        if not 0 < length <= 255 * 32:
+            raise ParameterError(f"length must be 1..8160, got {length}")
         return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
 
     async def import_aes_gcm_key(self, key: bytes) -> AeadKey:
@@ -113,6 +126,25 @@ class CPythonBackend:
         # plaintext: cut it off so that it can never be read.
         del out[written:]
         return out, ok
+
+    async def argon2id(
+        self,
+        password: bytes,
+        salt: bytes,
+        *,
+        memory_kib: int,
+        iterations: int,
+        parallelism: int,
+        length: int,
+    ) -> bytes:
+        """Argon2id version 0x13 (RFC 9106), no secret and no associated data."""
+        return Argon2id(
+            salt=bytes(salt),
+            length=length,
+            iterations=iterations,
+            lanes=parallelism,
+            memory_cost=memory_kib,
+        ).derive(bytes(password))
 
     def buffer_length(self, data: Buffer) -> int:
         """Length in bytes of a buffer."""

@@ -9,10 +9,22 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from server.errors import BadRequest, Incomplete, InvalidTicket, OffsetMismatch
-from server.errors import RangeNotSatisfiable, SealpostError, StorageFull
-from server.errors import TooLarge, Unauthorized, Unavailable, UploadBusy
-from server.errors import WrongState
+from server.errors import (
+    BadRequest,
+    CodeRequired,
+    Incomplete,
+    InvalidTicket,
+    OffsetMismatch,
+    RangeNotSatisfiable,
+    SealpostError,
+    StorageFull,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    UploadBusy,
+    WrongCode,
+    WrongState,
+)
 
 logger = logging.getLogger("sealpost.server")
 
@@ -20,6 +32,8 @@ STATUS: dict[type[SealpostError], int] = {
     BadRequest: 400,
     Unauthorized: 401,
     InvalidTicket: 403,
+    CodeRequired: 403,
+    WrongCode: 403,
     Unavailable: 404,
     WrongState: 409,
     OffsetMismatch: 409,
@@ -44,11 +58,15 @@ def route_template(request: Request) -> str:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, int] | None = None,
 ) -> JSONResponse:
-    """A JSON error body ``{"error": code, "message": message}``."""
+    """A JSON error body ``{"error": code, "message": message, **extra}``."""
     return JSONResponse(
-        {"error": code, "message": message},
+        {"error": code, "message": message, **(extra or {})},
         status_code=status,
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
@@ -56,9 +74,7 @@ def error_response(
 
 async def _sealpost_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SealpostError)
-    status = next(
-        (code for kind, code in STATUS.items() if isinstance(exc, kind)), 400
-    )
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
     headers: dict[str, str] = {}
     if isinstance(exc, OffsetMismatch):
         headers["Upload-Offset"] = str(exc.received)
@@ -73,7 +89,10 @@ async def _sealpost_error(request: Request, exc: Exception) -> Response:
         status,
         exc.code,
     )
-    return error_response(status, exc.code, exc.message, headers)
+    extra = None
+    if isinstance(exc, WrongCode):
+        extra = {"attempts_left": exc.attempts_left}
+    return error_response(status, exc.code, exc.message, headers, extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -91,25 +110,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _disconnect(request: Request, exc: Exception) -> Response:
     # The client is gone; whatever it uploaded stays and can be resumed.
-    logger.warning(
-        "Client left during %s %s.", request.method, route_template(request)
-    )
+    logger.warning("Client left during %s %s.", request.method, route_template(request))
     return error_response(400, "disconnected", "the client disconnected")
 
 
-async def _internal(request: Request, exc: Exception) -> Response:
-    logger.error(
-        "Failed %s %s: %s.",
-        request.method,
-        route_template(request),
-        type(exc).__name__,
-    )
-    return error_response(500, "internal", "something went wrong on the server")
-
-
+# Unexpected exceptions are handled by server.app.AccessLog, which logs no
+# traceback (it could quote a blob path, and those contain share ids).
 EXCEPTION_HANDLERS: dict[type[Exception] | int, ExceptionHandler] = {
     SealpostError: _sealpost_error,
     HTTPException: _http_error,
     ClientDisconnect: _disconnect,
-    Exception: _internal,
 }

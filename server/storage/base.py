@@ -36,6 +36,19 @@ class ShareRecord:
     file_sizes: tuple[int, ...]
     state: ShareState = ShareState.PENDING
     downloads: int = 0
+    # True once the blobs of an ended share were deleted.
+    purged: bool = False
+    # A code share (docs/format.md, code stanza): the public KDF description
+    # as JSON text, SHA-256 of the unlock proof, and the wrong-proof budget.
+    code_kdf: str | None = None
+    unlock_verifier: bytes | None = None
+    code_attempts: int = 0
+    code_failures: int = 0
+
+    @property
+    def locked(self) -> bool:
+        """A code share whose wrong-proof budget is spent."""
+        return self.code_attempts > 0 and self.code_failures >= self.code_attempts
 
 
 @dataclass(frozen=True)
@@ -102,16 +115,33 @@ class MetadataStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def code_failure(self, share_id: str) -> int | None:
+        """Count one wrong unlock proof atomically.
+
+        :returns: the failures so far, or ``None`` if the share is unknown or
+            already locked (concurrent guesses can never exceed the budget).
+        """
+
+    @abc.abstractmethod
     async def claim_times(self, share_id: str) -> list[float]:
         """Times of every successful claim, oldest first."""
 
     @abc.abstractmethod
-    async def stale_pending(self, *, created_before: float) -> list[str]:
-        """Ids of shares never finalised and created before the given time."""
+    async def stale_pending(self, *, created_before: float, now: float) -> list[str]:
+        """Ids of shares never finalised that can no longer be finalised.
+
+        That is, created before ``created_before`` (the upload window is
+        over) or already expired at ``now``.
+        """
 
     @abc.abstractmethod
-    async def ended(self, *, now: float) -> list[str]:
-        """Ids of expired or revoked shares whose blobs were not yet purged."""
+    async def ended(self, *, now: float, consumed_before: float) -> list[str]:
+        """Ids of ended shares whose blobs were not yet purged.
+
+        Ended means revoked, locked, expired at ``now``, or consumed with its last
+        claim before ``consumed_before`` (so the last ticket has run out and
+        nobody can still be downloading).
+        """
 
     @abc.abstractmethod
     async def mark_purged(self, share_id: str) -> None:
@@ -175,5 +205,17 @@ class BlobStore(abc.ABC):
         """Stream bytes ``start`` to ``end`` (exclusive) of a published blob."""
 
     @abc.abstractmethod
+    async def discard_upload(self, key: BlobKey) -> None:
+        """Forget the bytes of an unpublished upload so it starts again.
+
+        :raises UploadBusy: another request is appending to this blob.
+        :raises WrongState: the blob is already published.
+        """
+
+    @abc.abstractmethod
     async def delete_share(self, share_id: str) -> None:
         """Delete every blob of a share, published or not."""
+
+    @abc.abstractmethod
+    async def share_ids(self) -> list[str]:
+        """Ids of every share that has blobs or an upload in progress."""

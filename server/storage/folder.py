@@ -15,8 +15,14 @@ from typing import Any
 import aiofiles
 import aiofiles.os
 
-from server.errors import Incomplete, OffsetMismatch, StorageFull, TooLarge
-from server.errors import UploadBusy, WrongState
+from server.errors import (
+    Incomplete,
+    OffsetMismatch,
+    StorageFull,
+    TooLarge,
+    UploadBusy,
+    WrongState,
+)
 from server.storage.base import BlobKey, BlobStatus, BlobStore
 
 # Bytes read from disk per step when streaming a blob out.
@@ -88,40 +94,58 @@ class FolderBlobStore(BlobStore):
 
         # Unbuffered, so a full disk shows up at the write that hit it and
         # nothing lingers in a buffer after a rollback.
-        async with aiofiles.open(upload, "ab", buffering=0) as handle:
-            fd = handle.fileno()
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise UploadBusy() from exc
-            received = os.fstat(fd).st_size
-            if received != offset:
-                raise OffsetMismatch(received)
-
-            room = size - offset
-            written = 0
-            try:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    if written + len(chunk) > room:
-                        raise TooLarge("the body is longer than the declared size")
-                    await self._write(handle, chunk)
-                    written += len(chunk)
-                await asyncio.to_thread(os.fsync, fd)
-            except TooLarge:
-                os.ftruncate(fd, offset)
-                raise
-            except OSError as exc:
-                if exc.errno not in _FULL_ERRNOS:
-                    raise
-                # Keep only what was stored before this request: the client
-                # resumes from the offset it already knows.
-                os.ftruncate(fd, offset)
+        try:
+            handle = await aiofiles.open(upload, "ab", buffering=0)
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:
                 raise StorageFull() from exc
-            # Any other failure (the client went away) keeps the bytes that
-            # arrived; the client asks for the offset and resumes.
-            return offset + written
+            raise
+        try:
+            return await self._append_open(
+                handle, offset=offset, size=size, chunks=chunks
+            )
+        finally:
+            await handle.close()
+
+    async def _append_open(
+        self,
+        handle: Any,
+        *,
+        offset: int,
+        size: int,
+        chunks: AsyncIterable[bytes],
+    ) -> int:
+        """Append under an exclusive lock to an open upload file."""
+        fd = handle.fileno()
+        _lock(fd)
+        received = os.fstat(fd).st_size
+        if received != offset:
+            raise OffsetMismatch(received)
+
+        room = size - offset
+        written = 0
+        try:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                if written + len(chunk) > room:
+                    raise TooLarge("the body is longer than the declared size")
+                await self._write(handle, chunk)
+                written += len(chunk)
+            await asyncio.to_thread(os.fsync, fd)
+        except TooLarge:
+            os.ftruncate(fd, offset)
+            raise
+        except OSError as exc:
+            if exc.errno not in _FULL_ERRNOS:
+                raise
+            # Keep only what was stored before this request: the client
+            # resumes from the offset it already knows.
+            os.ftruncate(fd, offset)
+            raise StorageFull() from exc
+        # Any other failure (the client went away) keeps the bytes that
+        # arrived; the client asks for the offset and resumes.
+        return offset + written
 
     async def publish(self, key: BlobKey, *, size: int) -> None:
         upload, final = self._paths(key)
@@ -151,9 +175,7 @@ class FolderBlobStore(BlobStore):
             return None
         return stat.st_size
 
-    async def read(
-        self, key: BlobKey, *, start: int, end: int
-    ) -> AsyncIterator[bytes]:
+    async def read(self, key: BlobKey, *, start: int, end: int) -> AsyncIterator[bytes]:
         _, final = self._paths(key)
         async with aiofiles.open(final, "rb") as handle:
             await handle.seek(start)
@@ -165,7 +187,45 @@ class FolderBlobStore(BlobStore):
                 left -= len(data)
                 yield data
 
+    async def discard_upload(self, key: BlobKey) -> None:
+        upload, final = self._paths(key)
+        if await aiofiles.os.path.exists(final):
+            raise WrongState("this upload is already complete")
+        try:
+            async with aiofiles.open(upload, "r+b", buffering=0) as handle:
+                fd = handle.fileno()
+                _lock(fd)
+                os.ftruncate(fd, 0)
+        except FileNotFoundError:
+            return
+
     async def delete_share(self, share_id: str) -> None:
         upload, final = self._paths(BlobKey(share_id, "x"))
         for folder in (upload.parent, final.parent):
             await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def share_ids(self) -> list[str]:
+        def scan() -> set[str]:
+            found: set[str] = set()
+            for folder in (self._root, self._root / _TMP):
+                if folder.is_dir():
+                    found.update(
+                        entry.name
+                        for entry in folder.iterdir()
+                        if entry.is_dir() and entry.name != _TMP
+                    )
+            return found
+
+        return sorted(await asyncio.to_thread(scan))
+
+
+def _lock(fd: int) -> None:
+    """Take the append lock of an upload file or refuse at once.
+
+    The lock dies with the descriptor, so a crashed request never leaves an
+    upload locked.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        raise UploadBusy() from exc

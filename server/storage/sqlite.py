@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS shares (
     manifest_size INTEGER NOT NULL,
     file_sizes TEXT NOT NULL,
     state TEXT NOT NULL,
-    purged INTEGER NOT NULL DEFAULT 0
+    purged INTEGER NOT NULL DEFAULT 0,
+    code_kdf TEXT,
+    unlock_verifier BLOB,
+    code_attempts INTEGER NOT NULL DEFAULT 0,
+    code_failures INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS shares_expires ON shares (expires_at);
 CREATE TABLE IF NOT EXISTS claims (
@@ -41,8 +45,11 @@ CREATE TABLE IF NOT EXISTS claims (
 
 _COLUMNS = (
     "id, owner_hash, claim_verifier, created_at, expires_at, max_downloads,"
-    " downloads, manifest_size, file_sizes, state"
+    " downloads, manifest_size, file_sizes, state, purged, code_kdf,"
+    " unlock_verifier, code_attempts, code_failures"
 )
+
+_MARKS = ",".join("?" * len(_COLUMNS.split(",")))
 
 
 class SQLiteMetadataStore(MetadataStore):
@@ -93,7 +100,7 @@ class SQLiteMetadataStore(MetadataStore):
     async def create(self, record: ShareRecord) -> None:
         async with self._transaction() as db:
             await db.execute(
-                f"INSERT INTO shares ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO shares ({_COLUMNS}) VALUES ({_MARKS})",
                 (
                     record.share_id,
                     record.owner_hash,
@@ -105,6 +112,11 @@ class SQLiteMetadataStore(MetadataStore):
                     record.manifest_size,
                     json.dumps(list(record.file_sizes)),
                     record.state.value,
+                    int(record.purged),
+                    record.code_kdf,
+                    record.unlock_verifier,
+                    record.code_attempts,
+                    record.code_failures,
                 ),
             )
 
@@ -126,6 +138,11 @@ class SQLiteMetadataStore(MetadataStore):
             manifest_size=row[7],
             file_sizes=tuple(json.loads(row[8])),
             state=ShareState(row[9]),
+            purged=bool(row[10]),
+            code_kdf=row[11],
+            unlock_verifier=None if row[12] is None else bytes(row[12]),
+            code_attempts=row[13],
+            code_failures=row[14],
         )
 
     async def transition(
@@ -146,7 +163,9 @@ class SQLiteMetadataStore(MetadataStore):
             async with db.execute(
                 "UPDATE shares SET downloads = downloads + 1"
                 " WHERE id = ? AND state = ? AND downloads < max_downloads"
-                " AND expires_at > ? RETURNING downloads",
+                " AND expires_at > ?"
+                " AND (code_attempts = 0 OR code_failures < code_attempts)"
+                " RETURNING downloads",
                 (share_id, ShareState.READY.value, now),
             ) as cursor:
                 row = await cursor.fetchone()
@@ -159,24 +178,40 @@ class SQLiteMetadataStore(MetadataStore):
             )
             return number
 
+    async def code_failure(self, share_id: str) -> int | None:
+        async with self._transaction() as db:
+            # Check and increment in one statement, like claim().
+            async with db.execute(
+                "UPDATE shares SET code_failures = code_failures + 1"
+                " WHERE id = ? AND code_attempts > 0"
+                " AND code_failures < code_attempts RETURNING code_failures",
+                (share_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+            return None if row is None else int(row[0])
+
     async def claim_times(self, share_id: str) -> list[float]:
         async with self._conn.execute(
             "SELECT at FROM claims WHERE share_id = ? ORDER BY number", (share_id,)
         ) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 
-    async def stale_pending(self, *, created_before: float) -> list[str]:
+    async def stale_pending(self, *, created_before: float, now: float) -> list[str]:
         async with self._conn.execute(
-            "SELECT id FROM shares WHERE state = ? AND created_at < ?",
-            (ShareState.PENDING.value, created_before),
+            "SELECT id FROM shares WHERE state = ?"
+            " AND (created_at < ? OR expires_at <= ?)",
+            (ShareState.PENDING.value, created_before, now),
         ) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 
-    async def ended(self, *, now: float) -> list[str]:
+    async def ended(self, *, now: float, consumed_before: float) -> list[str]:
         async with self._conn.execute(
             "SELECT id FROM shares WHERE purged = 0 AND state != ?"
-            " AND (state = ? OR expires_at <= ?)",
-            (ShareState.PENDING.value, ShareState.REVOKED.value, now),
+            " AND (state = ? OR expires_at <= ?"
+            " OR (code_attempts > 0 AND code_failures >= code_attempts)"
+            " OR (downloads >= max_downloads"
+            " AND (SELECT MAX(at) FROM claims WHERE share_id = shares.id) < ?))",
+            (ShareState.PENDING.value, ShareState.REVOKED.value, now, consumed_before),
         ) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 

@@ -5,14 +5,22 @@
 const NONCE_SIZE = 12;
 const TAG_SIZE = 16;
 
-function run(subtle, op, key, nonces, data, inSize) {
+// Chunk i is data[i * inSize, (i + 1) * inSize), the last one possibly
+// shorter; a window that does not split that way is a caller bug, refused
+// here rather than turned into silently wrong chunks.
+function run(subtle, op, key, nonces, data, inSize, minLast) {
   const count = nonces.length / NONCE_SIZE;
+  const lastSize = data.length - inSize * (count - 1);
+  const fits = Number.isInteger(count) && count >= 1;
+  if (!fits || lastSize < minLast || lastSize > inSize) {
+    throw new RangeError(`${data.length} bytes do not split into ${count} chunks`);
+  }
   const calls = [];
   for (let i = 0; i < count; i += 1) {
     const iv = nonces.subarray(NONCE_SIZE * i, NONCE_SIZE * (i + 1));
     const end = Math.min(inSize * (i + 1), data.length);
     const chunk = data.subarray(inSize * i, end);
-    calls.push(subtle[op]({ name: 'AES-GCM', iv, tagLength: 128 }, key, chunk));
+    calls.push(subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, chunk));
   }
   return Promise.allSettled(calls);
 }
@@ -29,19 +37,22 @@ export function installSubtleWindow(globalObj) {
   const subtle = globalObj.crypto.subtle;
   globalObj.sealpostSubtleWindow = {
     async seal(key, nonces, data, chunkSize) {
-      const results = await run(subtle, 'encrypt', key, nonces, data, chunkSize);
-      const failed = results.find((r) => r.status === 'rejected');
+      const results = await run(subtle, "encrypt", key, nonces, data, chunkSize, 0);
+      const failed = results.find((r) => r.status === "rejected");
       if (failed !== undefined) throw failed.reason;
       const total = data.length + results.length * TAG_SIZE;
       return copyOut(results, results.length, chunkSize + TAG_SIZE, total);
     },
     async open(key, nonces, data, chunkSize) {
       const sealedSize = chunkSize + TAG_SIZE;
-      const results = await run(subtle, 'decrypt', key, nonces, data, sealedSize);
+      // Every sealed chunk, the final one included, holds at least its tag.
+      const results = await run(
+        subtle, "decrypt", key, nonces, data, sealedSize, TAG_SIZE,
+      );
       let ok = 0;
       let total = 0;
       // Only the leading run of authenticated chunks is ever released.
-      while (ok < results.length && results[ok].status === 'fulfilled') {
+      while (ok < results.length && results[ok].status === "fulfilled") {
         total += results[ok].value.byteLength;
         ok += 1;
       }

@@ -13,8 +13,15 @@ const STREAM_HEADER_SIZE = 56;
 const WINDOW_CHUNKS = 256;
 const PLAIN_WINDOW = WINDOW_CHUNKS * CHUNK_SIZE;
 const CIPHER_WINDOW = WINDOW_CHUNKS * (CHUNK_SIZE + TAG_SIZE);
+// A dropped connection during an upload is retried this many times, from
+// the offset the server says it has, after a growing pause.
+const UPLOAD_ATTEMPTS = 4;
+const UPLOAD_RETRY_MS = 1_000;
 // A CSP or MIME problem makes loadPyodide hang forever instead of failing.
 const RUNTIME_TIMEOUT_MS = 60_000;
+// A link secret: 32 bytes in base64url without padding. Checked here only to
+// refuse a mangled link before any request; Python parses it for real.
+const FRAGMENT = /^[A-Za-z0-9_-]{43}$/;
 // Python functions of client/web/py/bridge.py used by this worker.
 const BRIDGE_FUNCTIONS = [
   "create_sender",
@@ -53,7 +60,10 @@ async function handle(op, args, emit) {
     case "send":
       return { result: await send(args, emit) };
     case "open":
-      return { result: await openShare(args) };
+      return { result: await openShare(args, emit) };
+    case "claim":
+      await ticket();
+      return { result: null };
     case "download":
       await download(args, emit);
       return { result: null };
@@ -114,16 +124,13 @@ async function loadRuntime({ pyodideURL, assetsURL }) {
     throw new SealpostError("runtime_failed", { detail: problems.join("; ") });
   }
 
-  const response = await fetch(`${assetsBase}py/bridge.py`);
-  if (!response.ok) {
-    throw new SealpostError("runtime_failed", { detail: "bridge not found" });
-  }
-  pyodide.FS.writeFile("/home/pyodide/sealpost_bridge.py", await response.text());
+  // server/build.py ships client/web/py/bridge.py in the same hash-pinned
+  // wheel, as the top-level module sealpost_bridge.
+  // The module proxy and the functions borrowed from it live as long as the
+  // worker: destroying the module would destroy the functions too.
   const module = pyodide.pyimport("sealpost_bridge");
-  // These proxies live as long as the worker.
   const py = {};
   for (const name of BRIDGE_FUNCTIONS) py[name] = module[name];
-  module.destroy();
   return py;
 }
 
@@ -343,6 +350,38 @@ async function putBytes(path, bytes, headers, offset = null) {
   await response.body?.cancel();
 }
 
+// PUT one window at `start`. The server keeps every byte it received, so a
+// dropped connection resumes from its offset instead of failing the share.
+async function uploadWindow(path, bytes, headers, start) {
+  let sent = 0;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await putBytes(path, bytes.subarray(sent), headers, start + sent);
+      return;
+    } catch (error) {
+      const retriable = error instanceof SealpostError && error.code === "network";
+      if (!retriable || attempt >= UPLOAD_ATTEMPTS) throw error;
+      await pause(UPLOAD_RETRY_MS * attempt);
+      let state;
+      try {
+        state = await json(`${path}/upload`, { headers });
+      } catch {
+        continue;
+      }
+      const received = Number(state.received);
+      if (!(received >= start + sent && received <= start + bytes.length)) {
+        throw error;
+      }
+      sent = received - start;
+      if (sent === bytes.length) return;
+    }
+  }
+}
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // Encrypt window k+1 while window k uploads: at most three windows in memory.
 async function sendFile(py, sender, index, file, path, options) {
   const { owner, progress, expectedSize } = options;
@@ -355,7 +394,7 @@ async function sendFile(py, sender, index, file, path, options) {
       const start = offset;
       offset += bytes.length;
       upload = upload.then(async () => {
-        await putBytes(path, bytes, owner, start);
+        await uploadWindow(path, bytes, owner, start);
         progress.uploaded(bytes.length);
       });
       // The rejection is handled where the chain is awaited; this only keeps
@@ -423,14 +462,24 @@ async function* readWindows(file) {
 
 // ---------------------------------------------------------------- receiving
 
-async function openShare({ id, fragment }) {
-  if (!fragment) throw new SealpostError("bad_link");
+async function openShare({ id, fragment }, emit) {
+  if (typeof fragment !== "string" || !FRAGMENT.test(fragment) || !id) {
+    throw new SealpostError("bad_link");
+  }
+  emit({ stage: "fetching" });
   const base = `/api/shares/${encodeURIComponent(id)}`;
   const info = await json(base);
   const response = await request(`${base}/manifest`);
   if (!response.ok) throw await failure(response);
-  const envelope = new Uint8Array(await response.arrayBuffer());
+  let envelope;
+  try {
+    envelope = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new SealpostError("network", { detail: describe(error) });
+  }
+  emit({ stage: "runtime" });
   const py = await runtime();
+  emit({ stage: "decrypting" });
 
   let recipient;
   try {
@@ -456,9 +505,10 @@ async function openShare({ id, fragment }) {
   return {
     message: details.message,
     expiresAt: info.expires_at,
-    files: details.files.map(({ name, size, type }, index) => ({
+    files: details.files.map(({ name, safeName, size, type }, index) => ({
       index,
       name,
+      safeName,
       size,
       type,
     })),
@@ -467,12 +517,22 @@ async function openShare({ id, fragment }) {
 
 // The first download claims (counts one download); the ticket then serves
 // every file for the page's lifetime. Never called without a click (C06).
-async function ticket() {
+// The promise is shared so that two downloads started together claim once.
+// TODO: a ticket outliving ticket_seconds makes later files fail; re-claiming
+// would count a second download, so it needs a server-side renewal first.
+function ticket() {
+  if (received === null) {
+    return Promise.reject(new SealpostError("internal", { detail: "no share" }));
+  }
   if (received.ticket === null) {
-    const claim = await postJSON(`${received.base}/claim`, {
-      proof: received.claimProof,
+    const share = received;
+    share.ticket = postJSON(`${share.base}/claim`, { proof: share.claimProof }).then(
+      (claim) => claim.ticket,
+    );
+    // A failed claim counted nothing: the next click may try again.
+    share.ticket.catch(() => {
+      share.ticket = null;
     });
-    received.ticket = claim.ticket;
   }
   return received.ticket;
 }

@@ -14,7 +14,7 @@ from typing import Any
 import js  # type: ignore[import-not-found]
 from pyodide.ffi import JsProxy, to_js  # type: ignore[import-not-found]
 
-from pyodide_crypto import chunked, encoding, share
+from pyodide_crypto import chunked, encoding, manifest, share
 
 
 def _js_object(value: dict[str, Any] | list[Any]) -> Any:
@@ -91,14 +91,23 @@ async def open_share(fragment: str, envelope: JsProxy) -> share.ShareRecipient:
 
 
 def recipient_info(recipient: share.ShareRecipient) -> Any:
-    """The decrypted manifest and the claim proof as a plain JS object."""
-    manifest = recipient.manifest
+    """The decrypted manifest and the claim proof as a plain JS object.
+
+    ``safeName`` is the name to save under (see
+    :func:`pyodide_crypto.manifest.safe_file_name`); ``name`` is shown as text.
+    """
+    document = recipient.manifest
     return _js_object(
         {
-            "message": manifest.message,
+            "message": document.message,
             "files": [
-                {"name": item.name, "size": item.size, "type": item.media_type}
-                for item in manifest.files
+                {
+                    "name": item.name,
+                    "safeName": manifest.safe_file_name(item.name),
+                    "size": item.size,
+                    "type": item.media_type,
+                }
+                for item in document.files
             ],
             "claimProof": encoding.b64url_encode(recipient.claim_proof),
         }

@@ -1,0 +1,5 @@
+"""Run the CLI as ``python -m client.cli``."""
+
+from .main import main
+
+main()

@@ -1,0 +1,226 @@
+"""The ``sealpost`` command: ``send``, ``get`` and ``serve``.
+
+Expected failures print ``sealpost: error: <message>`` and exit with the
+status of their kind (see :mod:`client.cli.errors`); only a bug shows a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pyodide_crypto import __version__
+
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError, UsageError
+from .get import GetOptions, get
+from .links import parse_duration
+from .send import SendOptions, send
+
+#: Where ``send`` goes when neither ``--server`` nor the variable says.
+SERVER_ENV = "SEALPOST_SERVER"
+
+_EPILOG = """\
+exit status: 0 done, 1 other failure, 2 wrong usage, 3 link unavailable
+(expired, used up, revoked), 4 not a sealpost link or wrong key,
+5 damaged or tampered data, 6 server unreachable, 7 over the server's limits.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``sealpost`` command."""
+    parser = argparse.ArgumentParser(
+        prog="sealpost",
+        description="End-to-end encrypted file and message exchange.",
+        epilog=_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    sender = commands.add_parser(
+        "send",
+        help="encrypt files and a message, upload them, print the link",
+        description="Encrypt files and a message on this computer, upload the "
+        "ciphertext and print the link. The key is only in the link "
+        "(after #): the server never sees it.",
+        epilog=_EPILOG,
+    )
+    sender.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    sender.add_argument(
+        "--server",
+        help=f"server URL (default: ${SERVER_ENV})",
+    )
+    sender.add_argument("-m", "--message", help="a message for the recipient")
+    sender.add_argument(
+        "--message-file",
+        type=Path,
+        metavar="PATH",
+        help="read the message from a UTF-8 file ('-' for standard input)",
+    )
+    sender.add_argument(
+        "--expires",
+        type=_duration,
+        metavar="DURATION",
+        help="lifetime such as 30m, 2h, 7d or 1w (default: the server's)",
+    )
+    sender.add_argument(
+        "--downloads",
+        type=_positive,
+        metavar="N",
+        help="how many times the link can be used (default: the server's)",
+    )
+    sender.add_argument(
+        "--json",
+        action="store_true",
+        help="print link, manage link and expiry as one JSON object on stdout",
+    )
+
+    getter = commands.add_parser(
+        "get",
+        help="download and decrypt a share",
+        description="Download, verify and decrypt a share. A file appears "
+        "under its name only once it is complete and authentic. Existing "
+        "files are kept: a new file gets a name like 'name (1).ext' unless "
+        "--force is given.",
+        epilog=_EPILOG,
+    )
+    getter.add_argument(
+        "link",
+        nargs="?",
+        default="-",
+        metavar="LINK",
+        help="the share link; '-' or nothing reads it from standard input, "
+        "which keeps its key out of the process list and shell history",
+    )
+    getter.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="folder to save the files in (created if needed; default: .)",
+    )
+    getter.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="replace existing files of the same name",
+    )
+    getter.add_argument(
+        "--server",
+        help="reach the server at this URL instead of the link's origin",
+    )
+
+    server = commands.add_parser(
+        "serve", help="run the Sealpost server", description="Run the server."
+    )
+    try:
+        from server.main import add_serve_arguments
+    except ImportError:
+        # The client works without the server's dependencies installed.
+        server.set_defaults(serve_missing=True)
+    else:
+        add_serve_arguments(server)
+    return parser
+
+
+def _duration(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except CliError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def _read_message(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.message is not None and args.message_file is not None:
+        raise UsageError("give --message or --message-file, not both")
+    if args.message_file is None:
+        return args.message or ""
+    if str(args.message_file) == "-":
+        return stdin.read()
+    try:
+        return args.message_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CliError(f'cannot read "{args.message_file}": {reason}') from None
+
+
+def _read_link(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.link != "-":
+        return str(args.link)
+    if stdin.isatty():
+        sys.stderr.write("sealpost: paste the link and press Enter: ")
+        sys.stderr.flush()
+    return stdin.readline().strip()
+
+
+def _send_options(args: argparse.Namespace, stdin: TextIO) -> SendOptions:
+    server = args.server or os.environ.get(SERVER_ENV, "")
+    if not server:
+        raise UsageError(f"no server: pass --server URL or set {SERVER_ENV}")
+    return SendOptions(
+        server=server,
+        paths=list(args.files),
+        message=_read_message(args, stdin),
+        expires_in=args.expires,
+        max_downloads=args.downloads,
+        as_json=args.json,
+    )
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv``; return the exit status."""
+    args = build_parser().parse_args(argv)
+    # Messages and names are Unicode whatever the locale says (C08).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "send":
+            options = _send_options(args, sys.stdin)
+            asyncio.run(send(options, out=sys.stdout, err=sys.stderr))
+        else:
+            get_options = GetOptions(
+                link=_read_link(args, sys.stdin),
+                out_dir=args.output,
+                force=args.force,
+                server=args.server,
+            )
+            asyncio.run(get(get_options, out=sys.stdout, err=sys.stderr))
+    except CliError as exc:
+        sys.stderr.write(f"sealpost: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("sealpost: interrupted\n")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if getattr(args, "serve_missing", False):
+        sys.stderr.write("sealpost: error: the server is not installed here\n")
+        return EXIT_USAGE
+    from server.main import serve
+
+    result = serve(args)
+    return int(result or 0)
+
+
+def main() -> None:
+    """Entry point of the ``sealpost`` console script."""
+    sys.exit(run())
