@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from pages import (
     sha256_file,
 )
 from playwright.sync_api import Page
+
+_TYPE_ARGUMENT = re.compile(rb"--type=([a-z-]+)")
 
 #: Seconds between two samples of /proc.
 SAMPLE_SECONDS = 0.1
@@ -61,12 +64,24 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _memory_kib(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in KiB; zeros when it is gone."""
+def _kind(pid: int) -> str:
+    """Chromium's process type (browser, renderer, gpu-process...), or ''."""
     try:
         with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
             if "chrom" not in handle.read():
-                return 0, 0
+                return ""
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            # Chromium rewrites its title, so arguments may be joined by
+            # spaces rather than NULs.
+            found = _TYPE_ARGUMENT.search(handle.read())
+    except OSError:
+        return ""
+    return found.group(1).decode(errors="replace") if found else "browser"
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KiB; zeros when it is gone."""
+    try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
             fields = dict(line.split(":", 1) for line in handle if ":" in line)
     except (OSError, ValueError):
@@ -82,6 +97,8 @@ class Sampler:
 
     phase: str = "start"
     peaks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Per phase, PSS by process type at the moment of the phase's peak.
+    shares: dict[str, dict[str, int]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -94,19 +111,27 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
-    def sample(self) -> tuple[int, int]:
+    def sample(self) -> tuple[int, int, dict[str, int]]:
         rss = pss = 0
+        by_kind: dict[str, int] = {}
         for pid in _descendants(os.getpid()):
+            kind = _kind(pid)
+            if not kind:
+                continue
             one_rss, one_pss = _memory_kib(pid)
             rss += one_rss
             pss += one_pss
-        return rss, pss
+            by_kind[kind] = by_kind.get(kind, 0) + one_pss
+        return rss, pss, by_kind
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
-            rss, pss = self.sample()
-            old_rss, old_pss = self.peaks.get(self.phase, (0, 0))
-            self.peaks[self.phase] = (max(old_rss, rss), max(old_pss, pss))
+            phase = self.phase
+            rss, pss, by_kind = self.sample()
+            old_rss, old_pss = self.peaks.get(phase, (0, 0))
+            self.peaks[phase] = (max(old_rss, rss), max(old_pss, pss))
+            if pss >= old_pss:
+                self.shares[phase] = by_kind
 
 
 def _make_input(path: Path, size: int) -> None:
@@ -176,6 +201,11 @@ def main() -> None:
     print_table(
         ["phase", "peak sum RSS MiB", "peak sum PSS MiB", "RSS / file size"], rows
     )
+    print("PSS MiB by process type at each peak:")
+    for phase, by_kind in sampler.shares.items():
+        if phase != "done":
+            parts = sorted(by_kind.items(), key=lambda item: -item[1])
+            print(f"  {phase}: " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in parts))
     print("received file identical:", "yes" if identical else "NO")
     if not identical:
         raise SystemExit(1)

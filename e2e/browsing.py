@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+)
 
 #: Default Playwright timeout: Pyodide's first start in a context takes a while.
 PAGE_TIMEOUT_MS = 60_000
@@ -53,8 +60,20 @@ class Contexts:
         def on_console(message: ConsoleMessage) -> None:
             evidence.lines.append(f"[{message.type}] {message.text}")
 
+        def on_response(response: Response) -> None:
+            if response.status >= 400:
+                evidence.lines.append(f"[http {response.status}] {_path(response.url)}")
+
+        def on_failed(request: Request) -> None:
+            evidence.lines.append(
+                f"[request failed] {request.method} {_path(request.url)}: "
+                f"{request.failure}"
+            )
+
         page.on("console", on_console)
         page.on("pageerror", lambda error: evidence.lines.append(f"[error] {error}"))
+        page.on("response", on_response)
+        page.on("requestfailed", on_failed)
 
     def save(self, directory: Path) -> None:
         """Write a screenshot and the console of every open page."""
@@ -83,3 +102,8 @@ def _safe_url(page: Page) -> str:
         return page.url.split("#", 1)[0]
     except Exception:  # noqa: BLE001 - a crashed page has no URL
         return "?"
+
+
+def _path(url: str) -> str:
+    # Share ids are not secrets, but fragments are: keep only the path.
+    return url.split("#", 1)[0]

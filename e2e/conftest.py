@@ -32,7 +32,7 @@ from serverproc import (
 )
 
 #: Shortest expiry the test server accepts, so an expiry journey takes seconds.
-EXPIRY_MIN_SECONDS = 2
+EXPIRY_MIN_SECONDS = 5
 
 #: Largest file the second, small-limit server accepts (case C07).
 SMALL_MAX_FILE_BYTES = 64 * 1024

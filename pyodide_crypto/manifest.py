@@ -411,9 +411,11 @@ def _path(value: object, what: str) -> str:
 
 
 def _check_tree(files: list[str], dirs: list[str]) -> None:
-    """Refuse two files at one path, or a file where a folder must be."""
-    if len(set(files)) != len(files):
-        raise ParameterError("files: two files have the same path")
+    """Refuse a file where a folder must be.
+
+    Two files with one path are allowed (files picked from two folders often
+    share a name); readers make saved names unique.
+    """
     folders = set(dirs)
     for path in files:
         parts = path.split(PATH_SEPARATOR)

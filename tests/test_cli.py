@@ -1,38 +1,41 @@
 """The ``sealpost`` CLI end to end: real server subprocess, CLI subprocesses.
 
 The server is ``python -m server`` on 127.0.0.1 and a free port with its own
-data folder. The CLI runs as a separate process exactly as a person runs it,
-so exit statuses, stdout and stderr are what is checked.
+data folder (see cli_support.py). The CLI runs as a separate process exactly
+as a person runs it, so exit statuses, stdout and stderr are what is checked.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from cli_support import (
+    CLI,
+    CLI_TIMEOUT_SECONDS,
+    ROOT,
+    Server,
+    digest,
+    free_port,
+    listing,
+    make_file,
+    running_server,
+    sealpost,
+    send_ok,
+    wait_ready,
+)
 from cutproxy import CutProxy
 
 from client.cli import errors
 from pyodide_crypto import chunked
-
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "client.cli"]
-#: Bound for one CLI run (a few megabytes over loopback).
-CLI_TIMEOUT_SECONDS = 120
-#: How long a server may take to answer /api/config after it starts.
-STARTUP_SECONDS = 60.0
 
 #: C02: chunk-boundary sizes that broke products like ours.
 C02_SIZES = [0, 1, 16383, 16384, 16385, 32768, 32769, 257 * 16384]
@@ -42,111 +45,11 @@ C08_MESSAGE = "🎇🎇 👩\u200d⚕️ e\u0301 中文 \t end"
 MAX_FILE_BYTES = 12 * 1024 * 1024
 
 
-@dataclass
-class Server:
-    """A running server and what tests need to know of it."""
-
-    base_url: str
-    data_dir: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base_url: str, alive: object) -> None:
-    """Poll /api/config until it answers; ``alive()`` False ends the wait."""
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(base_url=base_url, timeout=2.0) as client:
-        while True:
-            assert callable(alive)
-            if not alive():
-                raise RuntimeError("the server stopped while starting")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /api/config")
-            try:
-                if client.get("/api/config").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # readiness polling interval, not a test timing
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("cli-server")
-    data_dir = root / "data"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SEALPOST_HOST": "127.0.0.1",
-        "SEALPOST_PORT": str(port),
-        "SEALPOST_DATA_DIR": str(data_dir),
-        "SEALPOST_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
-    }
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, lambda: process.poll() is None)
-    except RuntimeError:
-        process.kill()
-        process.wait()
-        raise RuntimeError(log_path.read_text(errors="replace")) from None
-    yield Server(base_url, data_dir)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def sealpost(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; output decoded as UTF-8 whatever the locale."""
-    return subprocess.run(
-        [*CLI, *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        encoding="utf-8",
-        timeout=CLI_TIMEOUT_SECONDS,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-
-
-def send_ok(server: Server, *args: str) -> str:
-    result = sealpost("send", "--server", server.base_url, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-def make_file(folder: Path, name: str, data: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(data)
-    return path
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def listing(folder: Path) -> list[str]:
-    """Every entry of ``folder``, hidden temporary files included."""
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    with running_server(root, {"SEALPOST_MAX_FILE_BYTES": str(MAX_FILE_BYTES)}) as s:
+        yield s
 
 
 def blob_paths(data_dir: Path, link: str) -> list[Path]:
@@ -232,7 +135,9 @@ def test_cli_message_only_share(server: Server, tmp_path: Path) -> None:
 
 def test_cli_get_never_overwrites_without_force(server: Server, tmp_path: Path) -> None:
     first = make_file(tmp_path / "one", "same.txt", b"first")
-    second = make_file(tmp_path / "two", "same.txt", b"second")
+    # A share cannot hold one path twice, but the recipient drops trailing
+    # dots, so both names are saved as "same.txt" on the recipient's side.
+    second = make_file(tmp_path / "two", "same.txt.", b"second")
     link = send_ok(server, "--downloads", "3", str(first), str(second))
     out_dir = tmp_path / "out"
     make_file(out_dir, "same.txt", b"mine")
@@ -377,7 +282,7 @@ def test_cli_refuses_a_file_over_the_limit_before_upload(
 
 def test_cli_unreachable_server(tmp_path: Path) -> None:
     source = make_file(tmp_path / "in", "u.txt", b"u")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
 
     sent = sealpost("send", "--server", url, str(source))
     got = sealpost("get", f"{url}/s/abc#{'A' * 43}", "-o", str(tmp_path / "out"))
@@ -506,7 +411,7 @@ def clocked_server(tmp_path: Path) -> Iterator[tuple[Server, _Clock]]:
     clock = _Clock()
     data_dir = tmp_path / "clocked-data"
     config = Config(data_dir=data_dir, secrets=("test-secret",), clock=clock)
-    port = _free_port()
+    port = free_port()
     runner = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
@@ -519,7 +424,7 @@ def clocked_server(tmp_path: Path) -> Iterator[tuple[Server, _Clock]]:
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
-    _wait_ready(base_url, thread.is_alive)
+    wait_ready(base_url, thread.is_alive)
     yield Server(base_url, data_dir), clock
     runner.should_exit = True
     thread.join(timeout=30)

@@ -16,6 +16,7 @@ import httpx
 from pyodide_crypto.encoding import b64url_encode
 
 from .errors import (
+    EXIT_BAD_LINK,
     EXIT_FAILURE,
     EXIT_TOO_LARGE,
     EXIT_UNAVAILABLE,
@@ -25,6 +26,10 @@ from .errors import (
 )
 
 UNAVAILABLE = "this link is no longer available (expired, used up, revoked or unknown)"
+#: One message whether the link or the code was wrong: which one is nobody's
+#: business, and the server cannot tell either.
+WRONG_CODE = "the code does not match this link"
+CODE_REQUIRED = "this share needs its code: --code"
 
 _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
@@ -106,6 +111,18 @@ class ServerApi:
         """The envelope bytes; reading them never counts a download."""
         return (await self._send("GET", f"/api/shares/{share_id}/manifest")).content
 
+    async def unlock(self, share_id: str, proof: bytes) -> bytes:
+        """The envelope of a code share, for the unlock proof of link + code.
+
+        A wrong proof counts one of the share's attempts on the server.
+        """
+        response = await self._send(
+            "POST",
+            f"/api/shares/{share_id}/unlock",
+            json={"proof": b64url_encode(proof)},
+        )
+        return response.content
+
     async def claim(self, share_id: str, proof: bytes) -> str:
         """Count one download and return the download ticket."""
         response = await self._send(
@@ -167,6 +184,8 @@ class ServerError(CliError):
         self.code = code
         if status == 404 and code in ("unavailable", ""):
             self.exit_code = EXIT_UNAVAILABLE
+        elif code in ("wrong_code", "code_required"):
+            self.exit_code = EXIT_BAD_LINK
         elif status == 413 or code == "too_large":
             self.exit_code = EXIT_TOO_LARGE
         elif status >= 500:
@@ -219,6 +238,13 @@ def _raise_for_status(response: httpx.Response) -> None:
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     if response.status_code == 404 and code in ("unavailable", ""):
         text = UNAVAILABLE
+    elif code == "wrong_code":
+        left = body.get("attempts_left") if isinstance(body, dict) else None
+        text = WRONG_CODE
+        if type(left) is int:
+            text += f" ({left} attempt{'' if left == 1 else 's'} left)"
+    elif code == "code_required":
+        text = CODE_REQUIRED
     elif code == "invalid_ticket":
         text = (
             "the download permission expired (running get again counts a new download)"

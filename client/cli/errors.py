@@ -13,7 +13,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 #: The share is expired, used up, revoked or unknown.
 EXIT_UNAVAILABLE = 3
-#: The text is not a Sealpost link, or its key (after ``#``) is wrong.
+#: The text is not a Sealpost link, its key (after ``#``) is wrong, or the
+#: share's second-channel code is wrong, missing or has unsafe settings.
 EXIT_BAD_LINK = 4
 #: Downloaded data failed authentication: damaged or tampered with.
 EXIT_TAMPERED = 5

@@ -17,8 +17,9 @@ import httpx
 from pyodide_crypto import chunked, share
 from pyodide_crypto.errors import DecryptionError, FormatError
 
-from . import names
-from .api import NetworkError, ServerApi
+from . import code, names, place
+from .api import WRONG_CODE, NetworkError, ServerApi
+from .code import AskCode
 from .errors import BadLinkError, CliError, TamperedError, UnreachableError
 from .links import parse_link
 from .progress import Progress
@@ -57,6 +58,10 @@ class GetOptions:
     out_dir: Path
     force: bool = False
     server: str | None = None
+    #: The second-channel code, as typed; only a code share uses it.
+    code: str | None = None
+    #: How to ask for a missing code; None means "cannot ask" (no terminal).
+    ask_code: AskCode | None = None
 
 
 class _Truncated(Exception):
@@ -89,13 +94,32 @@ async def get(
 
     async with ServerApi(options.server or link.server, transport=transport) as api:
         info = await api.info(link.share_id)
-        envelope = await api.manifest(link.share_id)
+        code_secret = None
+        if info.get("code") is None:
+            if options.code is not None:
+                _warn(err, "this share has no code; --code is ignored")
+            envelope = await api.manifest(link.share_id)
+        else:
+            code_secret = await code.derive(
+                link_secret, info["code"], options.code, options.ask_code
+            )
+            envelope = await api.unlock(link.share_id, code_secret.unlock_proof)
         try:
-            recipient = await share.ShareRecipient.open(link_secret, envelope)
+            recipient = await share.ShareRecipient.open(
+                link_secret, envelope, code_secret=code_secret
+            )
         except (DecryptionError, FormatError):
             # One message for both: which check failed is nobody's business.
-            raise BadLinkError(_WRONG_KEY) from None
+            raise BadLinkError(
+                _WRONG_KEY if code_secret is None else WRONG_CODE
+            ) from None
         manifest = recipient.manifest
+        target = place.Target(out_dir)
+        # Every path is checked before the claim: a refusal costs no download.
+        folders = [place.folder_segments(path) for path in manifest.dirs]
+        files = [place.split(entry.name) for entry in manifest.files]
+        for segments in [*folders, *(parents for parents, _ in files)]:
+            target.check(segments)
         sizes = _ciphertext_sizes(info, len(manifest.files))
         for size, entry in zip(sizes, manifest.files, strict=True):
             if size != chunked.ciphertext_size(entry.size):
@@ -107,18 +131,25 @@ async def get(
         if manifest.message:
             _write_message(out, manifest.message)
 
+        for segments in folders:
+            target.folder(segments)
         saved: list[Path] = []
-        taken: set[str] = set()
-        for index, entry in enumerate(manifest.files):
+        taken: set[Path] = set()
+        for index, (parents, name) in enumerate(files):
             download = _Download(api, recipient, link.share_id, ticket, index)
             path = await download.save(
-                entry.name, sizes[index], out_dir, options.force, taken, err
+                name, sizes[index], target.folder(parents), options.force, taken, err
             )
-            taken.add(path.name)
+            taken.add(path)
             err.write(f"saved {_shown(str(path))}\n")
             err.flush()
             saved.append(path)
     return saved
+
+
+def _warn(err: TextIO, text: str) -> None:
+    err.write(f"sealpost: warning: {text}\n")
+    err.flush()
 
 
 def _write_message(out: TextIO, message: str) -> None:
@@ -176,10 +207,14 @@ class _Download:
         size: int,
         out_dir: Path,
         force: bool,
-        taken: set[str],
+        taken: set[Path],
         err: TextIO,
     ) -> Path:
-        """Write the file into ``out_dir``; return where it was saved."""
+        """Write the file into ``out_dir``; return where it was saved.
+
+        ``name`` is one path segment; ``out_dir`` is a checked folder inside
+        the output folder (see :mod:`client.cli.place`).
+        """
         safe = names.neutralise(name)
         progress = Progress(err, _shown(safe), chunked.plaintext_size(size))
         try:
@@ -302,7 +337,7 @@ class _ExactReader:
 
 
 def _publish(
-    part: Path, out_dir: Path, name: str, *, force: bool, taken: set[str]
+    part: Path, out_dir: Path, name: str, *, force: bool, taken: set[Path]
 ) -> Path:
     """Give the verified ``part`` file its final name.
 
@@ -314,9 +349,9 @@ def _publish(
     """
     candidates = [name] + [names.numbered(name, n) for n in range(1, _MAX_RENAMES)]
     for candidate in candidates:
-        if candidate in taken:
-            continue
         target = out_dir / candidate
+        if target in taken:
+            continue
         if force:
             if target.is_dir() and not target.is_symlink():
                 raise CliError(f'cannot replace the folder "{_shown(candidate)}"')

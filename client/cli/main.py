@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pyodide_crypto import __version__
+from pyodide_crypto import __version__, kdf
+from pyodide_crypto.errors import ParameterError
 
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError, UsageError
 from .get import GetOptions, get
@@ -27,7 +29,8 @@ SERVER_ENV = "SEALPOST_SERVER"
 
 _EPILOG = """\
 exit status: 0 done, 1 other failure, 2 wrong usage, 3 link unavailable
-(expired, used up, revoked), 4 not a sealpost link or wrong key,
+(expired, used up, revoked, locked), 4 not a sealpost link, wrong key,
+wrong or missing code,
 5 damaged or tampered data, 6 server unreachable, 7 over the server's limits.
 """
 
@@ -51,7 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(after #): the server never sees it.",
         epilog=_EPILOG,
     )
-    sender.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    sender.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files and folders to send; a folder is sent as a tree under its "
+        "own name (empty folders included). Symbolic links and special files "
+        "inside a folder are skipped with a warning",
+    )
     sender.add_argument(
         "--server",
         help=f"server URL (default: ${SERVER_ENV})",
@@ -78,7 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     sender.add_argument(
         "--json",
         action="store_true",
-        help="print link, manage link and expiry as one JSON object on stdout",
+        help="print link, manage link and expiry (and a generated code) as one "
+        "JSON object on stdout",
+    )
+    protection = sender.add_mutually_exclusive_group()
+    protection.add_argument(
+        "--code",
+        metavar="CODE",
+        help="also require this code, given to the recipient by another "
+        "channel (phone, SMS): the link alone then opens nothing. Case, "
+        "spaces and hyphens do not matter; accents do",
+    )
+    protection.add_argument(
+        "--generate-code",
+        action="store_true",
+        help="like --code with a random code, printed on stderr",
     )
 
     getter = commands.add_parser(
@@ -115,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     getter.add_argument(
         "--server",
         help="reach the server at this URL instead of the link's origin",
+    )
+    getter.add_argument(
+        "--code",
+        metavar="CODE",
+        help="the share's code, if it has one (asked for at a terminal when "
+        "missing; a wrong code uses up one of the share's few attempts)",
     )
 
     server = commands.add_parser(
@@ -166,10 +197,46 @@ def _read_link(args: argparse.Namespace, stdin: TextIO) -> str:
     return stdin.readline().strip()
 
 
+def _send_code(args: argparse.Namespace) -> str | None:
+    code: str | None = kdf.generate_code() if args.generate_code else args.code
+    if code is None:
+        return None
+    try:
+        # Checked here only to fail before any network; the code itself goes
+        # on as typed, pyodide_crypto normalises it.
+        kdf.normalize_code(code)
+    except ParameterError as exc:
+        raise UsageError(f"--code: {exc}") from None
+    return code
+
+
+def _ask_code() -> str:
+    try:
+        return getpass.getpass("sealpost: code for this share: ")
+    except EOFError:
+        return ""
+
+
+def _get_options(args: argparse.Namespace, stdin: TextIO) -> GetOptions:
+    link_from_stdin = args.link == "-"
+    # Ask only a person at a terminal, and not when the link came from
+    # standard input: that stream is taken, and a script would hang.
+    can_ask = args.code is None and not link_from_stdin and stdin.isatty()
+    return GetOptions(
+        link=_read_link(args, stdin),
+        out_dir=args.output,
+        force=args.force,
+        server=args.server,
+        code=args.code,
+        ask_code=_ask_code if can_ask else None,
+    )
+
+
 def _send_options(args: argparse.Namespace, stdin: TextIO) -> SendOptions:
     server = args.server or os.environ.get(SERVER_ENV, "")
     if not server:
         raise UsageError(f"no server: pass --server URL or set {SERVER_ENV}")
+    code = _send_code(args)
     return SendOptions(
         server=server,
         paths=list(args.files),
@@ -177,6 +244,8 @@ def _send_options(args: argparse.Namespace, stdin: TextIO) -> SendOptions:
         expires_in=args.expires,
         max_downloads=args.downloads,
         as_json=args.json,
+        code=code,
+        show_code=args.generate_code,
     )
 
 
@@ -195,12 +264,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             options = _send_options(args, sys.stdin)
             asyncio.run(send(options, out=sys.stdout, err=sys.stderr))
         else:
-            get_options = GetOptions(
-                link=_read_link(args, sys.stdin),
-                out_dir=args.output,
-                force=args.force,
-                server=args.server,
-            )
+            get_options = _get_options(args, sys.stdin)
             asyncio.run(get(get_options, out=sys.stdout, err=sys.stderr))
     except CliError as exc:
         sys.stderr.write(f"sealpost: error: {exc}\n")

@@ -5,22 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import mimetypes
-import stat
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
-from pyodide_crypto import chunked, share
+from pyodide_crypto import chunked, kdf, share
 from pyodide_crypto.encoding import b64url_encode
+from pyodide_crypto.errors import ParameterError
 
 from .api import NetworkError, ServerApi, ServerError
 from .errors import CliError, TooLargeError, UsageError
 from .links import format_bytes, format_duration
 from .progress import Progress
+from .walk import LocalFile, LocalTree, collect
 
 #: Plaintext read, encrypted and uploaded per request: 256 whole chunks (4 MiB).
 WINDOW_BYTES = 256 * chunked.CHUNK_SIZE
@@ -45,15 +44,10 @@ class SendOptions:
     expires_in: int | None
     max_downloads: int | None
     as_json: bool = False
-
-
-@dataclass
-class _LocalFile:
-    path: Path
-    name: str
-    size: int
-    media_type: str
-    index: int = -1
+    #: The second-channel code; without it the link alone opens the share.
+    code: str | None = None
+    #: Whether ``code`` was generated here and must be shown to the sender.
+    show_code: bool = False
 
 
 async def send(
@@ -73,21 +67,21 @@ async def send(
         server refuses or cannot be reached. A share created before the
         failure is revoked, so no half-uploaded share lingers.
     """
-    files = [_local_file(path) for path in options.paths]
-    if not files and not options.message:
+    tree = collect(options.paths, lambda text: _warn(err, text))
+    files = tree.files
+    if not files and not tree.dirs and not options.message:
         raise CliError("nothing to send: give files, a message, or both")
 
     async with ServerApi(options.server, transport=transport) as api:
         limits = await api.config()
         expires_in, max_downloads = _check_limits(limits, files, options)
 
-        sender = await share.ShareSender.create()
-        for item in files:
-            item.index = sender.add_file(item.name, item.size, item.media_type)
-        await sender.seal_header()
-        envelope = await sender.seal_manifest(
-            options.message, expires_in=expires_in, max_downloads=max_downloads
-        )
+        try:
+            sender, envelope = await _seal(options, tree, expires_in, max_downloads)
+        except ParameterError as exc:
+            # walk.collect already checked every path; what is left here is
+            # a code or a message the format refuses.
+            raise UsageError(f"cannot build the share: {exc}") from None
         if len(envelope) > int(limits["max_manifest_bytes"]):
             raise TooLargeError(
                 "the message and file names are too long for this server "
@@ -95,15 +89,22 @@ async def send(
                 f"{format_bytes(int(limits['max_manifest_bytes']))})"
             )
 
-        created = await api.create_share(
-            {
-                "expires_in": expires_in,
-                "max_downloads": max_downloads,
-                "claim_verifier": b64url_encode(sender.claim_verifier),
-                "files": [{"size": sender.ciphertext_size(f.index)} for f in files],
-                "manifest_size": len(envelope),
+        body: dict[str, Any] = {
+            "expires_in": expires_in,
+            "max_downloads": max_downloads,
+            "claim_verifier": b64url_encode(sender.claim_verifier),
+            "files": [{"size": sender.ciphertext_size(f.index)} for f in files],
+            "manifest_size": len(envelope),
+        }
+        if sender.code_secret is not None:
+            # The server gets the KDF description and SHA-256 of the unlock
+            # proof, never the code: it can count wrong guesses, not check one.
+            verifier = await sender.code_secret.unlock_verifier()
+            body["code"] = {
+                **sender.code_secret.public(),
+                "verifier": b64url_encode(verifier),
             }
-        )
+        created = await api.create_share(body)
         share_id = str(created["id"])
         token = str(created["owner_token"])
         try:
@@ -123,31 +124,48 @@ async def send(
     if options.as_json:
         document = {"link": link, "manage_link": manage, "id": share_id}
         document["expires_at"] = created.get("expires_at")
+        if options.show_code:
+            document["code"] = options.code
         out.write(json.dumps(document) + "\n")
     else:
         out.write(link + "\n")
         err.write(f"manage or revoke this share: {manage}\n")
+        if options.show_code:
+            err.write(
+                f"code (give it by another channel, not with the link): "
+                f"{options.code}\n"
+            )
+        elif options.code is not None:
+            err.write("the link opens only with the code: give it by another channel\n")
     out.flush()
     err.flush()
     return link
 
 
-def _local_file(path: Path) -> _LocalFile:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise CliError(f'cannot read "{path}": {exc.strerror or exc}') from None
-    if not stat.S_ISREG(info.st_mode):
-        raise CliError(f'"{path}" is not a regular file')
-    # Names travel in NFC so that a name typed on macOS (NFD on disk) looks
-    # the same to a recipient on any system.
-    name = unicodedata.normalize("NFC", path.name)
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return _LocalFile(path=path, name=name, size=info.st_size, media_type=media_type)
+async def _seal(
+    options: SendOptions, tree: LocalTree, expires_in: int, max_downloads: int
+) -> tuple[share.ShareSender, bytes]:
+    """Register the files and folders and seal the envelope."""
+    # With a code this runs Argon2id once (a fraction of a second).
+    sender = await share.ShareSender.create(code=options.code, kdf_params=kdf.DEFAULT)
+    for item in tree.files:
+        item.index = sender.add_file(item.name, item.size, item.media_type)
+    for folder in tree.dirs:
+        sender.add_dir(folder)
+    await sender.seal_header()
+    envelope = await sender.seal_manifest(
+        options.message, expires_in=expires_in, max_downloads=max_downloads
+    )
+    return sender, envelope
+
+
+def _warn(err: TextIO, text: str) -> None:
+    err.write(f"sealpost: warning: {text}\n")
+    err.flush()
 
 
 def _check_limits(
-    limits: dict[str, Any], files: list[_LocalFile], options: SendOptions
+    limits: dict[str, Any], files: list[LocalFile], options: SendOptions
 ) -> tuple[int, int]:
     """Refuse before any upload whatever the server would refuse (C07)."""
     try:
@@ -195,7 +213,7 @@ async def _upload_file(
     sender: share.ShareSender,
     share_id: str,
     token: str,
-    item: _LocalFile,
+    item: LocalFile,
     err: TextIO,
 ) -> None:
     """Encrypt and upload one file window by window, never whole in memory."""
@@ -281,7 +299,7 @@ def _open(path: Path) -> Any:
         raise CliError(f'cannot read "{path}": {exc.strerror or exc}') from None
 
 
-def _read(handle: Any, item: _LocalFile, size: int, *, exact: bool = True) -> bytes:
+def _read(handle: Any, item: LocalFile, size: int, *, exact: bool = True) -> bytes:
     try:
         data = handle.read(size)
     except OSError as exc:
@@ -291,5 +309,5 @@ def _read(handle: Any, item: _LocalFile, size: int, *, exact: bool = True) -> by
     return bytes(data)
 
 
-def _changed(item: _LocalFile) -> CliError:
+def _changed(item: LocalFile) -> CliError:
     return CliError(f'"{item.path}" changed while it was being sent')

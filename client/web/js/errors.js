@@ -9,10 +9,12 @@ const CODES = new Set([
   "downloads_invalid",
   "expiry_invalid",
   "file_changed",
+  "file_invalid",
   "file_too_large",
   "file_unreadable",
   "internal",
   "manifest_too_large",
+  "message_invalid",
   "network",
   "no_files",
   "no_service_worker",
@@ -55,7 +57,8 @@ export function fromErrorPayload(payload) {
 
 // Any thrown value as a SealpostError (pages catch everything through this).
 export function asSealpostError(error) {
-  return error instanceof SealpostError ? error : fromErrorPayload(toErrorPayload(error));
+  if (error instanceof SealpostError) return error;
+  return fromErrorPayload(toErrorPayload(error));
 }
 
 export function describe(error) {

@@ -157,6 +157,15 @@ function pythonError(error, code) {
   return error;
 }
 
+// Input pyodide_crypto refuses (a name, a message): a clear error naming
+// what was wrong, without the Python traceback.
+function refusedInput(error, code) {
+  if (!(error && error.type === "ParameterError")) return error;
+  const last = String(error.message ?? "").trim().split("\n").pop() ?? "";
+  const detail = last.replace(/^[\w.]*ParameterError: /, "");
+  return new SealpostError(code, { detail });
+}
+
 // ---------------------------------------------------------------- network
 
 async function request(path, init = {}) {
@@ -255,16 +264,26 @@ async function send({ files, message, expiresIn, maxDownloads, origin }, emit) {
     size: file.size,
     type: file.type || "application/octet-stream",
   }));
-  const sender = await callAsync(py.create_sender, descriptions);
+  let sender;
+  try {
+    sender = await callAsync(py.create_sender, descriptions);
+  } catch (error) {
+    throw refusedInput(error, "file_invalid");
+  }
   try {
     const info = py.sender_info(sender, files.length);
-    const envelope = await callAsync(
-      py.seal_manifest,
-      sender,
-      message,
-      expiresIn,
-      maxDownloads,
-    );
+    let envelope;
+    try {
+      envelope = await callAsync(
+        py.seal_manifest,
+        sender,
+        message,
+        expiresIn,
+        maxDownloads,
+      );
+    } catch (error) {
+      throw refusedInput(error, "message_invalid");
+    }
     if (envelope.length > config.max_manifest_bytes) {
       throw new SealpostError("manifest_too_large", {
         limit: config.max_manifest_bytes,
