@@ -78,9 +78,12 @@ async def get(
     """Download the share behind ``options.link`` into ``options.out_dir``.
 
     The message goes to ``out``; each saved path is reported on ``err``. A
-    file is written to a hidden temporary file in the output folder and gets
-    its name only after its final chunk authenticated; on any failure the
+    file is written to a hidden temporary file in its folder and gets its
+    name only after its final chunk authenticated; on any failure the
     temporary file is removed, so a damaged or cut file never appears.
+    Folders of the share are recreated inside ``options.out_dir`` only
+    (:mod:`client.cli.place`). A code share is opened with ``options.code``
+    or, failing that, what ``options.ask_code`` returns.
 
     :raises CliError: bad link, share unavailable, tampered data, network or
         disk failure (each with its own exit status).

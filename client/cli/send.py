@@ -1,4 +1,4 @@
-"""``sealpost send``: encrypt local files and a message, upload, print a link."""
+"""``sealpost send``: encrypt files, folders and a message, upload, print a link."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ async def send(
 
     The link goes to ``out``; the owner's manage link goes to ``err`` because
     it grants revocation and must not end up where the link is pasted. With
-    ``as_json`` both go to ``out`` as one JSON object, for scripts.
+    ``as_json`` both go to ``out`` as one JSON object, for scripts. Folders
+    are sent as trees (:mod:`client.cli.walk`); with ``code`` the share
+    opens only with the link and the code.
 
     :raises CliError: a file cannot be read, a limit is exceeded, or the
         server refuses or cannot be reached. A share created before the

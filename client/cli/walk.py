@@ -71,6 +71,13 @@ def collect(paths: list[Path], warn: Callable[[str], None]) -> LocalTree:
 
     _check_unique(tree.files, folders)
     tree.dirs = _leaves(folders, [item.name for item in tree.files])
+    # Readers refuse a manifest listing more folders than this, and the
+    # server's file limit does not count folders: check it here.
+    if len(tree.dirs) > manifest.MAX_FILES:
+        raise UsageError(
+            f"too many empty folders ({len(tree.dirs)}): a share holds at most "
+            f"{manifest.MAX_FILES}"
+        )
     return tree
 
 

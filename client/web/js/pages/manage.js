@@ -33,10 +33,10 @@ function base() {
 }
 
 async function start() {
-  await common.startLanguage();
-  onLanguageChange(render);
   byId("revoke").addEventListener("click", revoke);
   byId("refresh").addEventListener("click", refresh);
+  await common.startLanguage();
+  onLanguageChange(render);
   render();
   if (!ownerToken || !shareId) {
     setState("bad-link");

@@ -38,9 +38,9 @@ const downloads = new DownloadChannel(worker);
 let busy = false;
 
 async function start() {
+  byId("download-all").addEventListener("click", downloadAll);
   await common.startLanguage();
   onLanguageChange(render);
-  byId("download-all").addEventListener("click", downloadAll);
   render();
 
   worker.call("init", pageUrls()).catch(() => {

@@ -43,9 +43,11 @@ let qrText = null;
 // ---------------------------------------------------------------- start
 
 async function start() {
+  // Wired before anything is awaited: files picked while the page is still
+  // loading must not be lost.
+  wireForm();
   await startLanguage();
   onLanguageChange(render);
-  wireForm();
   render();
 
   runtimeReady = worker.call("init", pageUrls()).then(
@@ -77,12 +79,15 @@ async function start() {
 
 function wireForm() {
   const input = byId("files");
-  input.addEventListener("change", () => {
+  const take = () => {
     addFiles(input.files);
     // Cleared so that the next pass adds to the list (C10) and picking the
     // same file again still fires "change".
     input.value = "";
-  });
+  };
+  input.addEventListener("change", take);
+  // A browser may restore a selection (back button) before this runs.
+  if (input.files.length > 0) take();
 
   const drop = byId("drop");
   drop.addEventListener("dragover", (event) => {
