@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from browsing import Contexts
-from cutproxy import CuttingProxy
+from browser_cutproxy import CuttingProxy
 from pages import (
     SentShare,
     choose_files,

@@ -32,7 +32,7 @@ from cli_support import (
     send_ok,
     wait_ready,
 )
-from cutproxy import CutProxy
+from cli_cutproxy import CutProxy
 
 from client.cli import errors
 from pyodide_crypto import chunked
