@@ -258,31 +258,6 @@ def expect_unavailable(page: Page) -> None:
     assert matches_message(error.inner_text(), "en", "errors.unavailable")
 
 
-def download_all(page: Page, count: int, target_dir: Path) -> list[Download]:
-    """Press "download all" and wait for ``count`` downloads to end.
-
-    The files are saved under their suggested names; the caller checks each
-    download's ``failure()``.
-    """
-    started: list[Download] = []
-
-    def record(item: Download) -> None:
-        started.append(item)
-
-    page.on("download", record)
-    try:
-        page.locator("#download-all").click()
-        while len(started) < count:
-            # Each wait returns at the next download event (or times out).
-            page.wait_for_event("download", timeout=TRANSFER_TIMEOUT_MS)
-    finally:
-        page.remove_listener("download", record)
-    for item in started:
-        if item.failure() is None:
-            item.save_as(target_dir / item.suggested_filename)
-    return started
-
-
 def history_urls(page: Page) -> list[str]:
     """Every URL in the tab's session history (back and forward entries)."""
     session = page.context.new_cdp_session(page)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browsing import Contexts
 from browser_cutproxy import CuttingProxy
+from browsing import Contexts
 from pages import (
     SentShare,
     choose_files,

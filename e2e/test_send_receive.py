@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from browsing import Contexts
+from folders import save_all_as_zip, zip_tree
 from owner import status
 from pages import (
     choose_files,
     download,
-    download_all,
     expiry_choices,
     history_urls,
     open_receive_page,
@@ -83,18 +83,13 @@ def test_send_receive_files_and_message_arrive_byte_identical(
         assert saved.stat().st_size == source.stat().st_size
         assert sha256_file(saved) == sha256_file(source)
 
-    # A second person (another fresh browser) takes everything at once.
+    # A second person (another fresh browser) takes everything at once, as
+    # one zip.
     second = contexts.page("second recipient")
     open_receive_page(second, sent.link)
-    all_dir = tmp_path / "all"
-    all_dir.mkdir()
-    items = download_all(second, len(sources), all_dir)
-    assert [item.failure() for item in items] == [None] * len(sources)
-    assert sorted(item.suggested_filename for item in items) == sorted(
-        source.name for source in sources
-    )
-    for source in sources:
-        assert sha256_file(all_dir / source.name) == sha256_file(source)
+    item, archive = save_all_as_zip(second, tmp_path)
+    assert item.failure() is None
+    assert zip_tree(archive) == {source.name: sha256_file(source) for source in sources}
 
     # One page visit counts one download, however many files it saved.
     with server.client() as client:

@@ -5,9 +5,10 @@ version and carries one or more *stanzas*, each of which wraps the same 32-byte
 share key for one kind of recipient. This module parses and builds headers and
 implements the link stanza; docs/format.md is the normative description.
 
-Adding a recipient kind (a code-protected stanza, an HPKE stanza) means adding
-a stanza type and an identity class here; the header layout does not change,
-and older readers skip the types they do not know.
+Each recipient kind is a stanza type with a recipient (writer) and an
+identity (reader) class: the link stanza here, the code stanza in codes.py,
+the HPKE stanza in hpke_stanza.py. The header layout does not change when a
+kind is added, and older readers skip the types they do not know.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import chunked
+from . import chunked, keys
 from .backends.base import AeadKey
 from .errors import DecryptionError, FormatError, ParameterError
 from .runtime import backend
@@ -40,7 +41,7 @@ LINK_SECRET_SIZE = 32
 STANZA_LINK = 0x01
 #: Link secret plus a second-channel code through Argon2id (codes.py).
 STANZA_CODE = 0x02
-#: Reserved: RFC 9180 HPKE to a recipient's public key.
+#: RFC 9180 HPKE to a recipient's public key (hpke_stanza.py).
 STANZA_HPKE = 0x03
 
 LINK_SALT_SIZE = 16
@@ -60,6 +61,33 @@ KNOWN_BODY_SIZES: dict[int, int] = {
     STANZA_LINK: LINK_BODY_SIZE,
     STANZA_CODE: CODE_BODY_SIZE,
 }
+#: An HPKE stanza starts with its suite (RFC 9180 kem || kdf || aead, 6
+#: bytes) and the recipient's key id (8); its size depends on the suite.
+HPKE_SUITE_SIZE = 6
+HPKE_KEY_ID_SIZE = keys.KEY_ID_SIZE
+#: Exact HPKE stanza body sizes by the suite they start with: prefix, enc,
+#: sealed share key. Stanzas of other suites are skipped like unknown types.
+HPKE_BODY_SIZES: dict[bytes, int] = {
+    suite.encoded: HPKE_SUITE_SIZE
+    + HPKE_KEY_ID_SIZE
+    + suite.enc_size
+    + SHARE_KEY_SIZE
+    + 16
+    for suite in keys.SUITES.values()
+}
+
+
+def _body_size_ok(stanza_type: int, body: bytes | memoryview) -> bool:
+    """Whether a body has the exact size its type (and suite) demands."""
+    expected = KNOWN_BODY_SIZES.get(stanza_type)
+    if expected is not None:
+        return len(body) == expected
+    if stanza_type == STANZA_HPKE:
+        if len(body) < HPKE_SUITE_SIZE:
+            return False
+        size = HPKE_BODY_SIZES.get(bytes(body[:HPKE_SUITE_SIZE]))
+        return size is None or len(body) == size
+    return True
 
 
 @dataclass(frozen=True)
@@ -115,10 +143,9 @@ def encode_header(stanzas: Sequence[Stanza]) -> bytes:
             raise ParameterError("stanza body: expected bytes")
         if len(stanza.body) > MAX_STANZA_BODY_SIZE:
             raise ParameterError("stanza body: longer than 65535 bytes")
-        expected = KNOWN_BODY_SIZES.get(stanza.type)
-        if expected is not None and len(stanza.body) != expected:
+        if not _body_size_ok(stanza.type, stanza.body):
             raise ParameterError(
-                f"stanza body: expected {expected} bytes, got {len(stanza.body)}"
+                f"stanza body: wrong size {len(stanza.body)} for type {stanza.type}"
             )
         parts.append(bytes([stanza.type]) + len(stanza.body).to_bytes(2, "big"))
         parts.append(stanza.body)
@@ -163,10 +190,9 @@ def parse_header(envelope: bytes) -> tuple[Header, int]:
             raise FormatError("envelope header too large")
         if end > len(data):
             raise FormatError("truncated envelope header")
-        expected = KNOWN_BODY_SIZES.get(stanza_type)
-        if expected is not None and size != expected:
-            raise FormatError(f"bad stanza size for type {stanza_type}")
         body = bytes(data[offset + STANZA_PREFIX_SIZE : end])
+        if not _body_size_ok(stanza_type, body):
+            raise FormatError(f"bad stanza size for type {stanza_type}")
         stanzas.append(Stanza(stanza_type, body))
         offset = end
 

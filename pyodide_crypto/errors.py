@@ -36,5 +36,17 @@ class ParameterError(CryptoError, ValueError):
     """An argument is out of range or of the wrong size (misuse)."""
 
 
+class CodeError(ParameterError):
+    """A typed second-channel code that cannot be a code.
+
+    ``reason`` is one of ``"empty"``, ``"character"`` or ``"too_long"``, so
+    that a client can say why in the person's own language.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class BackendError(CryptoError):
     """The platform primitive failed for a reason other than authentication."""

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from . import runtime
-from .errors import ParameterError
+from .errors import CodeError, ParameterError
 
 #: Argon2 salt size we use (RFC 9106 recommends 16 bytes).
 SALT_SIZE = 16
@@ -94,7 +94,9 @@ def normalize_code(code: str) -> bytes:
     so ``abcde-fghjk`` and `` ABCDE FGHJK `` are one code. Accents stay
     significant: ``été`` and ``ete`` are different codes.
 
-    :raises ParameterError: nothing is left, or the code is too long.
+    :raises CodeError: nothing is left, a control or unassigned character,
+        or the code is too long.
+    :raises ParameterError: ``code`` is not text.
     """
     if not isinstance(code, str):
         raise ParameterError("the code must be text")
@@ -104,28 +106,35 @@ def normalize_code(code: str) -> bytes:
     )
     kept = "".join(c for c in folded if not c.isspace() and c not in _IGNORED)
     if not kept:
-        raise ParameterError("the code is empty")
+        raise CodeError("empty", "the code is empty")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in kept):
-        raise ParameterError("the code contains a control or unassigned character")
+        raise CodeError(
+            "character", "the code contains a control or unassigned character"
+        )
     data = kept.encode("utf-8")
     if len(data) > MAX_CODE_BYTES:
-        raise ParameterError(f"the code is longer than {MAX_CODE_BYTES} bytes")
+        raise CodeError("too_long", f"the code is longer than {MAX_CODE_BYTES} bytes")
     return data
 
 
-def generate_code() -> str:
-    """A random code of :data:`CODE_LENGTH` symbols, grouped for reading."""
+def generate_code(length: int = CODE_LENGTH) -> str:
+    """A random code of ``length`` symbols, in groups of five for reading.
+
+    :raises ParameterError: ``length`` is not a positive multiple of 5.
+    """
+    if type(length) is not int or length <= 0 or length % CODE_GROUP:
+        raise ParameterError(f"code length must be a multiple of {CODE_GROUP}")
     symbols: list[str] = []
     base = len(CODE_ALPHABET)
     # Rejection sampling: 240 is the largest multiple of 30 below 256, so
     # every symbol is exactly equally likely.
     limit = 256 - 256 % base
-    while len(symbols) < CODE_LENGTH:
-        for byte in runtime.backend().random_bytes(2 * CODE_LENGTH):
-            if byte < limit and len(symbols) < CODE_LENGTH:
+    while len(symbols) < length:
+        for byte in runtime.backend().random_bytes(2 * length):
+            if byte < limit and len(symbols) < length:
                 symbols.append(CODE_ALPHABET[byte % base])
     text = "".join(symbols)
-    return "-".join(text[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
+    return "-".join(text[i : i + CODE_GROUP] for i in range(0, length, CODE_GROUP))
 
 
 async def derive(code: str, salt: bytes, params: Argon2Params) -> bytes:
@@ -135,10 +144,25 @@ async def derive(code: str, salt: bytes, params: Argon2Params) -> bytes:
         16 bytes or the code is not acceptable.
     """
     check_params(params)
+    return await stretch(normalize_code(code), salt, params)
+
+
+async def stretch(secret: bytes, salt: bytes, params: Argon2Params) -> bytes:
+    """Argon2id(secret, salt) with ``params``; 32 bytes.
+
+    The parameters are checked against the floor and ceiling, and the salt's
+    size, before any work.
+
+    :raises ParameterError: parameters out of bounds, a salt that is not 16
+        bytes, or an empty secret.
+    """
+    check_params(params)
     if not isinstance(salt, bytes) or len(salt) != SALT_SIZE:
         raise ParameterError(f"the KDF salt must be {SALT_SIZE} bytes")
+    if not isinstance(secret, bytes) or not secret:
+        raise ParameterError("the KDF secret must be non-empty bytes")
     return await runtime.backend().argon2id(
-        normalize_code(code),
+        secret,
         salt,
         memory_kib=params.memory_kib,
         iterations=params.iterations,

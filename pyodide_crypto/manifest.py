@@ -1,4 +1,4 @@
-"""The encrypted manifest: message, file names, sizes, types and file keys.
+"""The encrypted manifest: message, names, sizes, types, file keys, reply key.
 
 The manifest plaintext is ``u32be(len(json)) || json || zero padding`` up to a
 multiple of :data:`PAD_BLOCK`, so the ciphertext length reveals the message
@@ -11,16 +11,37 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import chunked
 from .encoding import b64url_decode, b64url_encode
 from .errors import FormatError, ParameterError
+from .paths import DEFAULT_MEDIA_TYPE as DEFAULT_MEDIA_TYPE
+from .paths import (
+    MAX_NAME_SIZE,
+    MAX_PATH_DEPTH,
+    PATH_SEPARATOR,
+    check_path,
+    check_tree,
+    safe_media_type,
+    safe_path,
+    utf8,
+)
+from .paths import NAME_SUBSTITUTE as NAME_SUBSTITUTE
+from .paths import safe_file_name as safe_file_name
+from .reply import ReplyTo
 from .runtime import backend
 
+# The path rules live in paths.py; the ``x as x`` imports above re-export
+# what callers (the clients) use as manifest.*.
+
 MANIFEST_VERSION = 1
+#: Version 2 is version 1 plus the required ``reply_to`` key. A writer uses
+#: it only when there is a reply key, so that every other manifest stays
+#: readable by version 1 readers.
+MANIFEST_VERSION_REPLY = 2
+SUPPORTED_VERSIONS = frozenset({MANIFEST_VERSION, MANIFEST_VERSION_REPLY})
 MANIFEST_LABEL = b"sealpost.v1/manifest"
 #: Manifest chunked-encryption context prefix; the header hash follows.
 MANIFEST_CONTEXT_PREFIX = MANIFEST_LABEL + b"\x00"
@@ -37,26 +58,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 #: Largest file the chunked format can carry: 2**38 chunks, the last short.
 MAX_FILE_SIZE = chunked.MAX_CHUNKS * chunked.CHUNK_SIZE - 1
 MAX_FILES = 10_000
-#: UTF-8 bytes; generous next to the 255 bytes most file systems allow.
-MAX_NAME_SIZE = 1024
 #: UTF-8 bytes of the message.
 MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 MAX_MEDIA_TYPE_LENGTH = 255
-DEFAULT_MEDIA_TYPE = "application/octet-stream"
-
-#: Characters replaced in received file names: path separators and anything
-#: that could hide or reorder what the name looks like (C0/C1 controls, bidi
-#: marks, overrides and isolates, line and paragraph separators).
-_UNSAFE_NAME_CHARS = re.compile(
-    "[/\\\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
-_DRIVE_PREFIX = re.compile("^[A-Za-z]:")
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
-NAME_SUBSTITUTE = "_"
-#: A bare ``type/subtype`` (RFC 6838 restricted names, no parameters).
-_MEDIA_TYPE = re.compile(
-    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-)
 
 #: An escape pair, a JSON string once escapes are gone, and the brackets
 #: outside strings; used to bound nesting before the parser sees the text.
@@ -70,10 +74,9 @@ _TOP_KEYS = frozenset({"v", "message", "files", "expires_in", "max_downloads"})
 #: ``dirs`` (folders to create, empty ones included) is written only when
 #: there is one, so that a share without folders has the same bytes as before.
 _OPTIONAL_TOP_KEYS = frozenset({"dirs"})
-#: Folder levels in a path: deeper trees are refused on both sides.
-MAX_PATH_DEPTH = 32
-PATH_SEPARATOR = "/"
 _FILE_KEYS = frozenset({"name", "size", "type", "key"})
+#: Required in version 2, refused in version 1.
+_REPLY_KEY = "reply_to"
 
 
 @dataclass(frozen=True)
@@ -96,79 +99,8 @@ class Manifest:
     max_downloads: int
     #: Folders to recreate, as relative paths (empty folders included).
     dirs: list[str] = field(default_factory=list)
-
-
-def safe_path(path: str) -> str:
-    """Neutralise a received relative path, segment by segment.
-
-    Each ``/``-separated segment goes through :func:`safe_file_name`, so an
-    empty segment, ``.`` or ``..`` becomes ``_`` or ``__`` and nothing can
-    climb out of, or start above, the folder it is saved in: ``/etc/x``
-    becomes ``_/etc/x`` and ``../../x`` becomes ``__/__/x``.
-    """
-    return PATH_SEPARATOR.join(
-        safe_file_name(segment) for segment in path.split(PATH_SEPARATOR)
-    )
-
-
-def check_path(path: str, what: str = "file name") -> str:
-    """Check a relative path a sender puts in a manifest; return it NFC.
-
-    A path is one or more ``/``-separated names. Refused: an empty segment
-    (so no absolute path and no ``a//b``), ``.`` and ``..``, a backslash, NUL
-    and other control characters, a drive letter (``C:``) at the start, more
-    than :data:`MAX_PATH_DEPTH` levels, or more than :data:`MAX_NAME_SIZE`
-    UTF-8 bytes.
-
-    :raises ParameterError: with the reason.
-    """
-    if not isinstance(path, str):
-        raise ParameterError(f"{what}: expected str")
-    path = unicodedata.normalize("NFC", path)
-    if len(_utf8(path, what)) > MAX_NAME_SIZE:
-        raise ParameterError(f"{what}: longer than {MAX_NAME_SIZE} UTF-8 bytes")
-    segments = path.split(PATH_SEPARATOR)
-    if len(segments) > MAX_PATH_DEPTH:
-        raise ParameterError(f"{what}: more than {MAX_PATH_DEPTH} folder levels")
-    if _DRIVE_PREFIX.match(path):
-        raise ParameterError(f"{what}: a drive letter is not a relative path")
-    for segment in segments:
-        if segment in ("", ".", ".."):
-            raise ParameterError(
-                f"{what}: empty, '.' and '..' path segments are refused: {path!r}"
-            )
-        if "\\" in segment or _CONTROL_CHARS.search(segment):
-            raise ParameterError(
-                f"{what}: backslashes and control characters are refused: {path!r}"
-            )
-    return path
-
-
-def safe_file_name(name: str) -> str:
-    """Neutralise a received file name so that saving it cannot escape a folder.
-
-    ``/``, ``\\``, C0 and C1 controls, bidi controls and line separators each
-    become ``_``; a leading drive letter ``X:`` becomes ``X_``; a name that is
-    empty, ``.`` or ``..`` becomes ``_``, ``_`` or ``__``. Every other name
-    comes back unchanged (quotes, ``<``, ``>``, emoji and the like are text).
-    """
-    safe = _UNSAFE_NAME_CHARS.sub(NAME_SUBSTITUTE, name)
-    if _DRIVE_PREFIX.match(safe):
-        safe = safe[0] + NAME_SUBSTITUTE + safe[2:]
-    if safe in ("", ".", ".."):
-        safe = NAME_SUBSTITUTE * max(1, len(safe))
-    return safe
-
-
-def safe_media_type(media_type: str) -> str:
-    """Return ``media_type`` lowercased if it is a bare ``type/subtype``.
-
-    Anything else (parameters, empty, odd characters) becomes
-    :data:`DEFAULT_MEDIA_TYPE`.
-    """
-    if _MEDIA_TYPE.fullmatch(media_type) is None:
-        return DEFAULT_MEDIA_TYPE
-    return media_type.lower()
+    #: Where an encrypted reply goes and its key (version 2), or None.
+    reply_to: ReplyTo | None = None
 
 
 def padded_size(json_size: int) -> int:
@@ -211,19 +143,12 @@ def check_file(name: str, size: int, media_type: str) -> str:
     # NFC so that a name typed on macOS (NFD) and elsewhere compares equal;
     # names are labels, unlike the message, which is kept byte for byte.
     name = check_path(name)
-    _utf8(media_type, "media type")
+    utf8(media_type, "media type")
     if len(media_type) > MAX_MEDIA_TYPE_LENGTH:
         raise ParameterError(
             f"media type: longer than {MAX_MEDIA_TYPE_LENGTH} characters"
         )
     return name
-
-
-def _utf8(value: str, what: str) -> bytes:
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ParameterError(f"{what}: not valid unicode") from None
 
 
 def encode(manifest: Manifest) -> bytes:
@@ -240,7 +165,7 @@ def encode(manifest: Manifest) -> bytes:
     _check_count("max_downloads", manifest.max_downloads)
     if not isinstance(manifest.message, str):
         raise ParameterError("message: expected str")
-    if len(_utf8(manifest.message, "message")) > MAX_MESSAGE_SIZE:
+    if len(utf8(manifest.message, "message")) > MAX_MESSAGE_SIZE:
         raise ParameterError(f"message: longer than {MAX_MESSAGE_SIZE} UTF-8 bytes")
     if len(manifest.files) > MAX_FILES:
         raise ParameterError(f"files: more than {MAX_FILES}")
@@ -265,9 +190,14 @@ def encode(manifest: Manifest) -> bytes:
         "max_downloads": manifest.max_downloads,
     }
     dirs = sorted({check_path(d, "folder") for d in manifest.dirs})
-    _check_tree([f["name"] for f in files], dirs)
+    check_tree([f["name"] for f in files], dirs)
     if dirs:
         document["dirs"] = dirs
+    if manifest.reply_to is not None:
+        if not isinstance(manifest.reply_to, ReplyTo):
+            raise ParameterError("reply_to: expected a reply.ReplyTo")
+        document["v"] = MANIFEST_VERSION_REPLY
+        document[_REPLY_KEY] = manifest.reply_to.to_json()
 
     text = json.dumps(
         document, ensure_ascii=False, sort_keys=True, separators=(",", ":")
@@ -354,10 +284,17 @@ def _validate(document: object) -> Manifest:
     # The version first: a later version may change every other key.
     if "v" not in document:
         raise FormatError("manifest: missing version")
-    if type(document["v"]) is not int or document["v"] != MANIFEST_VERSION:
+    version = document["v"]
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise FormatError("manifest: unsupported version")
-    if not _TOP_KEYS <= set(document) <= _TOP_KEYS | _OPTIONAL_TOP_KEYS:
+    required = _TOP_KEYS
+    if version == MANIFEST_VERSION_REPLY:
+        required = _TOP_KEYS | {_REPLY_KEY}
+    if not required <= set(document) <= required | _OPTIONAL_TOP_KEYS:
         raise FormatError("manifest: wrong keys")
+    reply_to = None
+    if version == MANIFEST_VERSION_REPLY:
+        reply_to = ReplyTo.from_json(document[_REPLY_KEY])
     dirs = document.get("dirs", [])
     if (
         not isinstance(dirs, list)
@@ -400,7 +337,7 @@ def _validate(document: object) -> Manifest:
             )
         )
 
-    return Manifest(message, files, expires_in, max_downloads, dirs)
+    return Manifest(message, files, expires_in, max_downloads, dirs, reply_to)
 
 
 def _path(value: object, what: str) -> str:
@@ -408,23 +345,6 @@ def _path(value: object, what: str) -> str:
     if path.count(PATH_SEPARATOR) >= MAX_PATH_DEPTH:
         raise FormatError(f"manifest: {what} nested too deeply")
     return path
-
-
-def _check_tree(files: list[str], dirs: list[str]) -> None:
-    """Refuse a file where a folder must be.
-
-    Two files with one path are allowed (files picked from two folders often
-    share a name); readers make saved names unique.
-    """
-    folders = set(dirs)
-    for path in files:
-        parts = path.split(PATH_SEPARATOR)
-        folders.update(
-            PATH_SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))
-        )
-    clash = folders.intersection(files)
-    if clash:
-        raise ParameterError(f"files: {sorted(clash)[0]!r} is both a file and a folder")
 
 
 def _string(value: object, what: str, max_size: int) -> str:

@@ -1,70 +1,41 @@
 """Sender and recipient state for a whole share, without any I/O.
 
-The sender picks a share key, wraps it in the envelope header for the link
-recipient, gives each file its own key and encrypts the files and then the
-manifest; the recipient reverses that from the link secret and the envelope.
-The caller moves the bytes (browser worker or CLI). See docs/format.md.
+The sender picks a share key, wraps it in the envelope header for each
+recipient (a link or code stanza and up to 15 HPKE stanzas for public keys),
+gives each file its own key and encrypts the files and then the manifest; the
+recipient reverses that from the link secret, or a private key, and the
+envelope. The caller moves the bytes (browser worker or CLI). See
+docs/format.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import chunked, codes, envelope, kdf, manifest
-from .encoding import b64url_decode, b64url_encode
-from .errors import FormatError, ParameterError
+from . import chunked, codes, envelope, hpke_stanza, kdf, keys, manifest
+from .encoding import b64url_encode
+from .errors import ParameterError
 from .manifest import Manifest, ManifestFile
+
+# ``x as x``: re-exported, callers know these as share.*.
+from .recipient import ShareRecipient as ShareRecipient
+from .reply import ReplyTo
 from .runtime import backend
-
-SHARE_KEY_SIZE = envelope.SHARE_KEY_SIZE
-LINK_SECRET_SIZE = envelope.LINK_SECRET_SIZE
-FILE_KEY_SIZE = manifest.FILE_KEY_SIZE
-CLAIM_KEY_SIZE = 32
-CLAIM_LABEL = b"sealpost.v1/claim"
-FILE_LABEL = b"sealpost.v1/file"
-#: File chunked-encryption context prefix; header hash and u32be index follow.
-FILE_CONTEXT_PREFIX = FILE_LABEL + b"\x00"
-#: 43 characters: 32 bytes of base64url without padding.
-FRAGMENT_LENGTH = 43
-
-
-def parse_fragment(fragment: str) -> bytes:
-    """Return the link secret spelled by a URL fragment.
-
-    :param fragment: the fragment, with or without its leading ``#``.
-    :raises FormatError: not exactly 43 characters of canonical base64url.
-    """
-    if not isinstance(fragment, str):
-        raise FormatError("invalid link: fragment is not text")
-    text = fragment.removeprefix("#")
-    if len(text) != FRAGMENT_LENGTH:
-        raise FormatError("invalid link: wrong fragment length")
-    return b64url_decode(text, length=LINK_SECRET_SIZE)
-
-
-def file_context(header_hash: bytes, index: int) -> bytes:
-    """Chunked-encryption context of file ``index`` of the share ``header_hash``.
-
-    :raises ParameterError: a hash that is not 32 bytes or an index outside u32.
-    """
-    if len(header_hash) != manifest.HEADER_HASH_SIZE:
-        raise ParameterError(f"header hash: expected 32 bytes, got {len(header_hash)}")
-    if type(index) is not int or not 0 <= index <= 0xFFFFFFFF:
-        raise ParameterError(f"file index: expected a u32, got {index!r}")
-    return FILE_CONTEXT_PREFIX + bytes(header_hash) + index.to_bytes(4, "big")
-
-
-async def derive_claim_key(share_key: bytes) -> bytes:
-    """Derive the claim key CK, the proof a recipient sends to claim a download."""
-    return await backend().hkdf_sha256(
-        bytes(share_key), salt=b"", info=CLAIM_LABEL, length=CLAIM_KEY_SIZE
-    )
-
-
-def _exact(value: object, what: str, size: int) -> bytes:
-    if not isinstance(value, bytes | bytearray | memoryview) or len(value) != size:
-        raise ParameterError(f"{what}: expected {size} bytes")
-    return bytes(value)
+from .sharekeys import CLAIM_KEY_SIZE as CLAIM_KEY_SIZE
+from .sharekeys import CLAIM_LABEL as CLAIM_LABEL
+from .sharekeys import FILE_CONTEXT_PREFIX as FILE_CONTEXT_PREFIX
+from .sharekeys import FILE_KEY_SIZE as FILE_KEY_SIZE
+from .sharekeys import FILE_LABEL as FILE_LABEL
+from .sharekeys import FRAGMENT_LENGTH as FRAGMENT_LENGTH
+from .sharekeys import (
+    LINK_SECRET_SIZE,
+    MAX_RECIPIENTS,
+    SHARE_KEY_SIZE,
+    derive_claim_key,
+    file_context,
+)
+from .sharekeys import exact as _exact
+from .sharekeys import parse_fragment as parse_fragment
 
 
 def _secret(value: bytes | None, what: str, size: int) -> bytes:
@@ -72,6 +43,23 @@ def _secret(value: bytes | None, what: str, size: int) -> bytes:
     if value is None:
         return backend().random_bytes(size)
     return _exact(value, what, size)
+
+
+def _check_recipients(
+    recipients: Sequence[keys.PublicKey], *, link: bool, code: str | None
+) -> tuple[keys.PublicKey, ...]:
+    recipients = tuple(recipients)
+    if any(not isinstance(key, keys.PublicKey) for key in recipients):
+        raise ParameterError("recipients: expected keys.PublicKey values")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise ParameterError(f"recipients: more than {MAX_RECIPIENTS}")
+    if len(set(recipients)) != len(recipients):
+        raise ParameterError("recipients: a key is given twice")
+    if code is not None and not link:
+        raise ParameterError("code: a code share needs its link (link=True)")
+    if not link and not recipients:
+        raise ParameterError("recipients: a share without a link needs one")
+    return recipients
 
 
 class ShareSender:
@@ -93,9 +81,17 @@ class ShareSender:
         share_key: bytes,
         claim_verifier: bytes,
         stanza_salt: bytes | None,
+        recipients: Sequence[keys.PublicKey] = (),
+        link: bool = True,
+        hpke_ikm: Sequence[bytes] | None = None,
     ) -> None:
         """Use :meth:`create` instead (it derives the claim verifier)."""
+        #: Still drawn without a link stanza (it is harmless), but then it
+        #: opens nothing and :attr:`fragment` refuses to spell it.
         self.link_secret = link_secret
+        self.has_link = link
+        self.recipients = tuple(recipients)
+        self._hpke_ikm = hpke_ikm
         self.claim_verifier = claim_verifier
         self._share_key = share_key
         self._stanza_salt = stanza_salt
@@ -115,8 +111,11 @@ class ShareSender:
         share_key: bytes | None = None,
         code: str | None = None,
         kdf_params: kdf.Argon2Params = kdf.DEFAULT,
+        recipients: Sequence[keys.PublicKey] = (),
+        link: bool = True,
         test_stanza_salt: bytes | None = None,
         test_code_salt: bytes | None = None,
+        test_hpke_ikm: Sequence[bytes] | None = None,
     ) -> ShareSender:
         """Start a share with fresh secrets.
 
@@ -125,14 +124,26 @@ class ShareSender:
         and :attr:`code_secret` carries the unlock verifier and the public KDF
         description for the server. This runs Argon2id once.
 
+        :param recipients: public keys (mailboxes, boxes) that each get an
+            HPKE stanza, in this order, after the link or code stanza; at
+            most :data:`MAX_RECIPIENTS`, no key twice.
+        :param link: False for a share only ``recipients`` open: no link or
+            code stanza at all.
+        :param test_hpke_ikm: one 32-byte ephemeral seed per recipient (test
+            vectors only).
         :param link_secret: inject the 32-byte link secret (test vectors);
             random otherwise.
         :param share_key: inject the 32-byte share key (test vectors); random
             otherwise.
         :param test_stanza_salt: the link stanza's 16-byte salt (test vectors
             only); random otherwise.
-        :raises ParameterError: an injected value has the wrong size.
+        :raises ParameterError: an injected value has the wrong size; no
+            recipient at all, too many, one given twice, or a code without
+            a link.
         """
+        recipients = _check_recipients(recipients, link=link, code=code)
+        if test_hpke_ikm is not None and len(test_hpke_ikm) != len(recipients):
+            raise ParameterError("test_hpke_ikm: expected one seed per recipient")
         link_secret = _secret(link_secret, "link secret", LINK_SECRET_SIZE)
         share_key = _secret(share_key, "share key", SHARE_KEY_SIZE)
         if test_stanza_salt is not None:
@@ -153,13 +164,22 @@ class ShareSender:
             share_key=share_key,
             claim_verifier=verifier,
             stanza_salt=test_stanza_salt,
+            recipients=recipients,
+            link=link,
+            hpke_ikm=test_hpke_ikm,
         )
         sender.code_secret = code_secret
         return sender
 
     @property
     def fragment(self) -> str:
-        """The URL fragment (without ``#``): the link secret in base64url."""
+        """The URL fragment (without ``#``): the link secret in base64url.
+
+        :raises ParameterError: the share has no link stanza (``link=False``),
+            so a link would open nothing.
+        """
+        if not self.has_link:
+            raise ParameterError("fragment: this share has no link stanza")
         return b64url_encode(self.link_secret)
 
     @property
@@ -212,16 +232,26 @@ class ShareSender:
         Later calls return the same bytes: the file contexts bind its hash.
         """
         if self._header is None:
+            stanzas = []
             if self.code_secret is not None:
                 # No link stanza: the link alone must open nothing.
-                stanza = await codes.CodeRecipient(self.code_secret).wrap(
-                    self._share_key
+                stanzas.append(
+                    await codes.CodeRecipient(self.code_secret).wrap(self._share_key)
                 )
-            else:
-                stanza = await envelope.LinkRecipient(self.link_secret).wrap(
-                    self._share_key, salt=self._stanza_salt
+            elif self.has_link:
+                stanzas.append(
+                    await envelope.LinkRecipient(self.link_secret).wrap(
+                        self._share_key, salt=self._stanza_salt
+                    )
                 )
-            header = envelope.encode_header([stanza])
+            for i, key in enumerate(self.recipients):
+                ikm = None if self._hpke_ikm is None else self._hpke_ikm[i]
+                stanzas.append(
+                    await hpke_stanza.HpkeRecipient(key).wrap(
+                        self._share_key, test_ikm=ikm
+                    )
+                )
+            header = envelope.encode_header(stanzas)
             self._header_hash = await envelope.header_hash(header)
             self._header = header
         return self._header
@@ -253,10 +283,14 @@ class ShareSender:
         *,
         expires_in: int,
         max_downloads: int,
+        reply_to: ReplyTo | None = None,
         test_salt: bytes | None = None,
     ) -> bytes:
         """Encrypt the manifest and return the whole envelope.
 
+        :param reply_to: the sender's public key and mailbox, for an
+            encrypted answer; it travels inside the manifest, so the server
+            cannot swap it (manifest version 2, docs/format.md).
         :param test_salt: the manifest's 24-byte chunked salt (test vectors
             only).
         :returns: ``header || manifest ciphertext``, uploaded as the manifest.
@@ -271,8 +305,15 @@ class ShareSender:
         salt = _secret(test_salt, "salt", chunked.SALT_SIZE)
 
         header = await self.seal_header()
+        if reply_to is not None and not isinstance(reply_to, ReplyTo):
+            raise ParameterError("reply_to: expected a reply.ReplyTo")
         document = Manifest(
-            message, list(self._files), expires_in, max_downloads, list(self._dirs)
+            message,
+            list(self._files),
+            expires_in,
+            max_downloads,
+            list(self._dirs),
+            reply_to=reply_to,
         )
         ciphertext = await manifest.encrypt(
             self._share_key, await self._sealed_header_hash(), document, salt=salt
@@ -285,102 +326,3 @@ class ShareSender:
         if type(index) is not int or not 0 <= index < len(self._files):
             raise ParameterError(f"file index: no file {index!r}")
         return self._files[index]
-
-
-class ShareRecipient:
-    """An opened share: the manifest, the claim proof and file decryptors.
-
-    Create it with :meth:`open` (link secret) or :meth:`open_fragment`.
-    """
-
-    def __init__(
-        self, *, manifest: Manifest, claim_proof: bytes, header_hash: bytes
-    ) -> None:
-        """Use :meth:`open` instead."""
-        self.manifest = manifest
-        self.claim_proof = claim_proof
-        self.header_hash = header_hash
-
-    @classmethod
-    async def open(
-        cls,
-        link_secret: bytes,
-        envelope_bytes: bytes,
-        *,
-        code_secret: codes.CodeSecret | None = None,
-    ) -> ShareRecipient:
-        """Open an envelope with the link secret (and the code, if it has one).
-
-        :param code_secret: for a code share, derived from the same link
-            secret and the code the person typed
-            (:meth:`codes.CodeSecret.derive`); it also gave the unlock proof
-            the server wanted before serving the envelope.
-
-        :raises ParameterError: the link secret is not 32 bytes.
-        :raises FormatError: the envelope is structurally invalid (checked
-            before any decryption), or the decrypted manifest is invalid.
-        :raises DecryptionError: wrong link secret or any modification of the
-            header or the manifest ciphertext.
-        """
-        identity: envelope.Identity = envelope.LinkIdentity(
-            _exact(link_secret, "link secret", LINK_SECRET_SIZE)
-        )
-        if code_secret is not None:
-            identity = codes.CodeIdentity(code_secret)
-        header, ciphertext = envelope.split_envelope(bytes(envelope_bytes))
-        # Bounded before any key is derived: a hostile size costs us nothing.
-        if chunked.plaintext_size(len(ciphertext)) > manifest.MAX_PLAINTEXT_SIZE:
-            raise FormatError("manifest: too large")
-
-        share_key = await envelope.unwrap_share_key(header, [identity])
-        digest = await envelope.header_hash(header.raw)
-        document = await manifest.decrypt(share_key, digest, ciphertext)
-        claim_proof = await derive_claim_key(share_key)
-
-        return cls(manifest=document, claim_proof=claim_proof, header_hash=digest)
-
-    @classmethod
-    async def open_fragment(
-        cls, fragment: str, envelope_bytes: bytes
-    ) -> ShareRecipient:
-        """Like :meth:`open`, taking the URL fragment text (a JS convenience).
-
-        :raises FormatError: the fragment is invalid, see :func:`parse_fragment`.
-        """
-        return await cls.open(parse_fragment(fragment), envelope_bytes)
-
-    def ciphertext_size(self, index: int) -> int:
-        """The ciphertext size file ``index`` must have on the server."""
-        return chunked.ciphertext_size(self._file(index).size)
-
-    def check_ciphertext_sizes(self, sizes: Sequence[int]) -> None:
-        """Check the server's file list against the manifest before download.
-
-        :param sizes: the ciphertext size the server reports for each index.
-        :raises FormatError: the server lists another number of files, or a
-            size that is not the one the manifest's plaintext size implies.
-        """
-        files = self.manifest.files
-        if len(sizes) != len(files):
-            raise FormatError(
-                f"share: the server lists {len(sizes)} files, the manifest {len(files)}"
-            )
-        for index, size in enumerate(sizes):
-            if size != chunked.ciphertext_size(files[index].size):
-                raise FormatError(f"share: file {index} has the wrong size")
-
-    async def file_decryptor(self, index: int, header: bytes) -> chunked.Decryptor:
-        """A decryptor for file ``index`` given its 56-byte chunked header.
-
-        :raises ParameterError: no such file.
-        :raises DecryptionError: the header does not belong to this file of
-            this share (wrong blob, blob of another share, modified header).
-        """
-        entry = self._file(index)
-        context = file_context(self.header_hash, index)
-        return await chunked.Decryptor.create(entry.key, context, bytes(header))
-
-    def _file(self, index: int) -> ManifestFile:
-        if type(index) is not int or not 0 <= index < len(self.manifest.files):
-            raise ParameterError(f"file index: no file {index!r}")
-        return self.manifest.files[index]

@@ -37,11 +37,14 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = REPO_ROOT / "pyodide_crypto"
 BRIDGE_FILE = REPO_ROOT / "client" / "web" / "py" / "bridge.py"
+#: The account area's glue (client/web/py/accounts_bridge.py), its own module.
+ACCOUNTS_BRIDGE_FILE = REPO_ROOT / "client" / "web" / "py" / "accounts_bridge.py"
 DEFAULT_OUT_DIR = REPO_ROOT / "client" / "web" / "build"
 RUNTIME_LOCK = REPO_ROOT / "node_modules" / "pyodide" / "pyodide-lock.json"
 
 DIST_NAME = "pyodide-crypto"
 BRIDGE_MODULE = "sealpost_bridge"
+ACCOUNTS_BRIDGE_MODULE = "sealpost_accounts_bridge"
 LOCK_NAME = "pyodide-lock.json"
 #: Pyodide refuses a lock file whose ABI differs from its own; these are the
 #: values of Pyodide 314.0.7's own lock file (checked against it when present).
@@ -73,6 +76,7 @@ def _sources() -> dict[str, bytes]:
         if "__pycache__" not in path.parts
     }
     files[f"{BRIDGE_MODULE}.py"] = BRIDGE_FILE.read_bytes()
+    files[f"{ACCOUNTS_BRIDGE_MODULE}.py"] = ACCOUNTS_BRIDGE_FILE.read_bytes()
     return files
 
 
@@ -98,7 +102,8 @@ def wheel_bytes(version: str, sources: dict[str, bytes]) -> bytes:
         "Tag: py3-none-any\n"
     )
     top_level = "".join(
-        f"{name}\n" for name in sorted(["pyodide_crypto", BRIDGE_MODULE])
+        f"{name}\n"
+        for name in sorted(["pyodide_crypto", BRIDGE_MODULE, ACCOUNTS_BRIDGE_MODULE])
     )
     entries = dict(sorted(sources.items()))
     entries[f"{dist_info}/METADATA"] = metadata.encode()
@@ -132,7 +137,7 @@ def lock_bytes(wheel_name: str, version: str, sha256: str) -> bytes:
                 "install_dir": "site",
                 "sha256": sha256,
                 "package_type": "package",
-                "imports": ["pyodide_crypto", BRIDGE_MODULE],
+                "imports": ["pyodide_crypto", BRIDGE_MODULE, ACCOUNTS_BRIDGE_MODULE],
                 "depends": [],
                 "unvendored_tests": False,
                 "tool": {},

@@ -55,6 +55,30 @@ class Config:
     # How long the owner can still read the status of an expired or revoked
     # share; after that its metadata row is dropped too.
     metadata_retention_seconds: int = 7 * DAY_SECONDS
+    # Accounts and sessions (docs/api-accounts.md).
+    activation_seconds: int = 72 * HOUR_SECONDS
+    session_seconds: int = 12 * HOUR_SECONDS
+    # Failed logins (or activations) per handle and per client address in
+    # one window before the server answers 429.
+    login_failures: int = 5
+    login_window_seconds: int = 15 * MINUTE_SECONDS
+    # Anonymous addressed shares (deposits, replies): plaintext size, how
+    # many one client address may start per window, and how much a single
+    # box or mailbox holds from anonymous senders (ciphertext bytes).
+    deposit_max_bytes: int = 1 * GIB
+    deposit_rate_count: int = 20
+    deposit_rate_window_seconds: int = HOUR_SECONDS
+    box_quota_count: int = 1000
+    box_quota_bytes: int = 20 * GIB
+    reply_box_seconds: int = 30 * DAY_SECONDS
+    # Self-service account requests one client address may send per window
+    # (docs/api-admin.md), and the lifetime of a session opened with a
+    # recovery code (it can only set a new passphrase).
+    request_rate_count: int = 5
+    request_rate_window_seconds: int = HOUR_SECONDS
+    recovery_session_seconds: int = 15 * MINUTE_SECONDS
+    # Mark the session cookie Secure (set it whenever users come over HTTPS).
+    cookie_secure: bool = False
     clock: Callable[[], float] = field(default=time.time, compare=False)
     web_dir: Path = REPO_ROOT / "client" / "web"
     pyodide_dir: Path = REPO_ROOT / "node_modules" / "pyodide"
@@ -84,6 +108,9 @@ class Config:
             raise RuntimeError(
                 "config: downloads_min, max_files and code_attempts must be >= 1"
             )
+        for name in _POSITIVE_FIELDS:
+            if getattr(self, name) < 1:
+                raise RuntimeError(f"config: {name} must be >= 1")
 
     @property
     def client_build_dir(self) -> Path:
@@ -105,7 +132,30 @@ class Config:
             "downloads_default": self.downloads_default,
             "ticket_seconds": self.ticket_seconds,
             "code_attempts": self.code_attempts,
+            "deposit_max_bytes": self.deposit_max_bytes,
+            "deposit_rate_count": self.deposit_rate_count,
+            "deposit_rate_window_seconds": self.deposit_rate_window_seconds,
+            "box_quota_count": self.box_quota_count,
+            "box_quota_bytes": self.box_quota_bytes,
         }
+
+
+# Settings of accounts and deposits that make no sense at zero.
+_POSITIVE_FIELDS = (
+    "activation_seconds",
+    "session_seconds",
+    "login_failures",
+    "login_window_seconds",
+    "deposit_max_bytes",
+    "deposit_rate_count",
+    "deposit_rate_window_seconds",
+    "box_quota_count",
+    "box_quota_bytes",
+    "reply_box_seconds",
+    "request_rate_count",
+    "request_rate_window_seconds",
+    "recovery_session_seconds",
+)
 
 
 # (flag name, Config field, type, help) for every tunable limit.
@@ -125,7 +175,33 @@ _LIMIT_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("upload_window_seconds", int, "unfinished shares older than this are deleted"),
     ("cleanup_interval_seconds", float, "seconds between cleanup passes"),
     ("metadata_retention_seconds", int, "owner status kept after expiry/revoke"),
+    ("activation_seconds", int, "validity of a new activation code"),
+    ("session_seconds", int, "lifetime of a login session"),
+    ("login_failures", int, "failed logins per handle or address per window"),
+    ("login_window_seconds", int, "window of the failed-login limit"),
+    ("deposit_max_bytes", int, "largest anonymous deposit or reply, plaintext"),
+    ("deposit_rate_count", int, "anonymous deposits per client address per window"),
+    ("deposit_rate_window_seconds", int, "window of the deposit rate limit"),
+    ("box_quota_count", int, "anonymous deposits one box or mailbox holds"),
+    ("box_quota_bytes", int, "ciphertext bytes of anonymous deposits one box holds"),
+    ("reply_box_seconds", int, "lifetime of a depositor's reply mailbox"),
+    ("request_rate_count", int, "account requests per client address per window"),
+    ("request_rate_window_seconds", int, "window of the account request limit"),
+    ("recovery_session_seconds", int, "lifetime of a recovery-code session"),
 )
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _boolean(text: str) -> bool:
+    """Parse a yes/no setting from an environment variable."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(text)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,13 +239,23 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="signing secret; repeat to rotate (the last one signs); prefer "
         "--secret-file, flags show in the process list",
     )
+    parser.add_argument(
+        "--cookie-secure",
+        action="store_const",
+        const=True,
+        default=None,
+        help="mark the session cookie Secure (behind HTTPS; env "
+        "SEALPOST_COOKIE_SECURE=1)",
+    )
     for name, kind, text in _LIMIT_OPTIONS:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=kind, default=None, help=text
         )
 
 
-def _env_value(env: Mapping[str, str], name: str, kind: type) -> object | None:
+def _env_value(
+    env: Mapping[str, str], name: str, kind: Callable[[str], object]
+) -> object | None:
     raw = env.get("SEALPOST_" + name.upper())
     if raw is None or raw == "":
         return None
@@ -177,7 +263,8 @@ def _env_value(env: Mapping[str, str], name: str, kind: type) -> object | None:
         return kind(raw)
     except ValueError as exc:
         raise RuntimeError(
-            f"config: SEALPOST_{name.upper()} must be a {kind.__name__}, got {raw!r}"
+            f"config: SEALPOST_{name.upper()} must be a "
+            f"{getattr(kind, '__name__', 'value').lstrip('_')}, got {raw!r}"
         ) from exc
 
 
@@ -237,11 +324,15 @@ def config_from_args(
         value = flag if flag is not None else _env_value(env, name, kind)
         if value is not None:
             values[name] = value
-    for name, kind, _ in _LIMIT_OPTIONS:
+    for name, limit_kind, _ in _LIMIT_OPTIONS:
         flag = getattr(args, name, None)
-        value = flag if flag is not None else _env_value(env, name, kind)
+        value = flag if flag is not None else _env_value(env, name, limit_kind)
         if value is not None:
             values[name] = value
+    flag = getattr(args, "cookie_secure", None)
+    secure = flag if flag is not None else _env_value(env, "cookie_secure", _boolean)
+    if secure is not None:
+        values["cookie_secure"] = secure
 
     data_dir = Path(values.pop("data_dir", default_data_dir))  # type: ignore[arg-type]
     flag_secrets = getattr(args, "secret", None)

@@ -127,3 +127,84 @@ class WrongCode(SealpostError):
     def __init__(self, attempts_left: int) -> None:
         super().__init__("the code does not match this link")
         self.attempts_left = attempts_left
+
+
+class LoginFailed(SealpostError):
+    """A wrong handle, passphrase (auth secret) or disabled account: one answer."""
+
+    code = "login_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the handle or the passphrase is wrong")
+
+
+class ActivationFailed(SealpostError):
+    """A wrong, used or expired activation code: one answer for all three."""
+
+    code = "activation_failed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this activation code is not valid (wrong, already used or expired)"
+        )
+
+
+class SessionRequired(SealpostError):
+    """No valid session cookie (missing, forged, expired or revoked)."""
+
+    code = "session_required"
+
+    def __init__(self) -> None:
+        super().__init__("log in first")
+
+
+class CsrfFailed(SealpostError):
+    """A state-changing request with a session but no matching X-CSRF-Token."""
+
+    code = "csrf_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the X-CSRF-Token header is missing or wrong")
+
+
+class Forbidden(SealpostError):
+    """The session is valid but its account may not do this."""
+
+    code = "forbidden"
+
+
+class NotFound(SealpostError):
+    """An unknown account, box or mailbox where saying so leaks nothing."""
+
+    code = "not_found"
+
+
+class Conflict(SealpostError):
+    """The request contradicts the stored state (taken handle, stale key)."""
+
+    code = "conflict"
+
+
+class RateLimited(SealpostError):
+    """Too many attempts from this client or on this handle; retry later."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int, message: str = "too many attempts") -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class QuotaFull(SealpostError):
+    """A box or mailbox holds as much from anonymous senders as it may."""
+
+    code = "quota_full"
+
+
+class RecoveryFailed(SealpostError):
+    """A wrong handle or recovery code, or no recovery set: one answer."""
+
+    code = "recovery_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the handle or the recovery code is wrong")

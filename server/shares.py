@@ -16,6 +16,7 @@ import secrets
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 
+from server.audit import Audit
 from server.config import Config
 from server.encoding import b64url_encode
 from server.errors import (
@@ -27,6 +28,7 @@ from server.errors import (
     WrongCode,
     WrongState,
 )
+from server.ids import new_id
 from server.limits import is_ciphertext_size, plaintext_size
 from server.storage.base import (
     BlobKey,
@@ -35,6 +37,7 @@ from server.storage.base import (
     ShareRecord,
     ShareState,
 )
+from server.storage.receipts_base import ReceiptStore
 from server.tickets import Tickets
 
 logger = logging.getLogger("sealpost.shares")
@@ -119,6 +122,8 @@ class Blob:
 
     key: BlobKey
     size: int
+    # The claim whose ticket it is served under (files only).
+    claim: int = 0
 
 
 class ShareService:
@@ -128,6 +133,9 @@ class ShareService:
     :param metadata: where share records live.
     :param blobs: where ciphertext lives.
     :param tickets: signs and checks download tickets.
+    :param audit: where share events go (ids and counts only).
+    :param receipts: where claims and complete file downloads are noted for
+        the owner.
     """
 
     def __init__(
@@ -136,14 +144,22 @@ class ShareService:
         metadata: MetadataStore,
         blobs: BlobStore,
         tickets: Tickets,
+        audit: Audit | None = None,
+        receipts: ReceiptStore | None = None,
     ) -> None:
         self.config = config
         self.metadata = metadata
         self.blobs = blobs
         self.tickets = tickets
+        self.audit = audit
+        self.receipts = receipts
 
     def _now(self) -> float:
         return self.config.clock()
+
+    async def _record(self, type: str, share_id: str, **detail: object) -> None:
+        if self.audit is not None:
+            await self.audit.record(type, share=share_id, **detail)
 
     def check_limits(self, request: ShareRequest) -> None:
         """Refuse a share whose declared sizes exceed a limit, before upload.
@@ -177,7 +193,7 @@ class ShareService:
         """
         self.check_limits(request)
 
-        share_id = secrets.token_urlsafe(SHARE_ID_BYTES)
+        share_id = new_id(SHARE_ID_BYTES)
         token = secrets.token_bytes(OWNER_TOKEN_BYTES)
         now = self._now()
         record = ShareRecord(
@@ -202,6 +218,12 @@ class ShareService:
             "Created share %s with %d files.",
             blob_ref(share_id),
             len(record.file_sizes),
+        )
+        await self._record(
+            "share.created",
+            share_id,
+            files=len(record.file_sizes),
+            max_downloads=record.max_downloads,
         )
         return NewShare(
             share_id=share_id,
@@ -385,9 +407,13 @@ class ShareService:
             raise RuntimeError("the published manifest has the wrong size")
         return Blob(key=key, size=size)
 
-    async def claim(self, share_id: str, proof: bytes) -> tuple[str, int]:
+    async def claim(
+        self, share_id: str, proof: bytes, *, recipient: str | None = None
+    ) -> tuple[str, int]:
         """Count one download and return a ticket for the blobs.
 
+        :param recipient: the account id of a signed-in recipient of an
+            addressed share, for the owner's receipts; ``None`` for a link.
         :raises Unavailable: not ready, over the limit, or a wrong proof.
         """
         record = await self._available(share_id)
@@ -403,6 +429,9 @@ class ShareService:
             record.max_downloads,
             blob_ref(share_id),
         )
+        await self._record("share.claimed", share_id, claim=number)
+        if self.receipts is not None:
+            await self.receipts.claimed(share_id, number, recipient)
         return self.tickets.issue(share_id, number), self.tickets.max_age
 
     async def file(self, share_id: str, index: int, ticket: str | None) -> Blob:
@@ -428,7 +457,12 @@ class ShareService:
         size = await self.blobs.size(key)
         if size is None:
             raise Unavailable()
-        return Blob(key=key, size=size)
+        return Blob(key=key, size=size, claim=claim)
+
+    async def served(self, share_id: str, index: int, claim: int) -> None:
+        """Note that file ``index`` went out to its last byte under ``claim``."""
+        if self.receipts is not None:
+            await self.receipts.served(share_id, claim, index, self._now())
 
     async def status(self, share_id: str, token: bytes) -> dict[str, object]:
         """What the owner may know: the real state and every claim time."""
@@ -459,6 +493,7 @@ class ShareService:
         await self.blobs.delete_share(share_id)
         await self.metadata.mark_purged(share_id)
         logger.info("Revoked share %s.", blob_ref(share_id))
+        await self._record("share.revoked", share_id)
 
     async def cleanup(self) -> tuple[int, int]:
         """Delete stale uploads and the blobs of ended shares.
@@ -478,11 +513,23 @@ class ShareService:
             now=now, consumed_before=now - self.config.ticket_seconds
         )
         for share_id in ended:
+            ended_record = await self.metadata.get(share_id)
             await self.blobs.delete_share(share_id)
             await self.metadata.mark_purged(share_id)
+            if ended_record is not None:
+                state = public_state(ended_record, now)
+                await self._record(f"share.{state.value}", share_id)
         await self.metadata.forget_ended(
             ended_before=now - self.config.metadata_retention_seconds
         )
+        if self.receipts is not None:
+            # Receipts live as long as the owner can read the status.
+            gone = [
+                share_id
+                for share_id in await self.receipts.share_ids()
+                if await self.metadata.get(share_id) is None
+            ]
+            await self.receipts.forget(gone)
         orphans = await self._orphans()
         for share_id in orphans:
             await self.blobs.delete_share(share_id)

@@ -13,7 +13,7 @@ from server.errors import InvalidTicket
 TICKET_SALT = "sealpost.download-ticket"
 
 
-class _ClockSigner(TimestampSigner):
+class ClockSigner(TimestampSigner):
     """A TimestampSigner that reads time from the server's injectable clock."""
 
     def __init__(self, *args: Any, clock: Callable[[], float], **kwargs: Any) -> None:
@@ -44,7 +44,7 @@ class Tickets:
         self._serializer = URLSafeTimedSerializer(
             list(secrets),
             salt=TICKET_SALT,
-            signer=_ClockSigner,
+            signer=ClockSigner,
             signer_kwargs={"clock": clock},
         )
 

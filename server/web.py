@@ -74,6 +74,11 @@ PAGES = {
     "/": "index.html",
     "/s/{share_id}": "receive.html",
     "/m/{share_id}": "manage.html",
+    # The account area: one page, so the keys unlocked in its worker stay.
+    "/app": "app.html",
+    # A departmental box's public deposit page, and a depositor's replies.
+    "/b/{slug}": "deposit.html",
+    "/r/{reply_box_id}": "reply.html",
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from cli_cutproxy import CutProxy
 from cli_support import (
     CLI,
     CLI_TIMEOUT_SECONDS,
@@ -32,7 +33,6 @@ from cli_support import (
     send_ok,
     wait_ready,
 )
-from cli_cutproxy import CutProxy
 
 from client.cli import errors
 from pyodide_crypto import chunked

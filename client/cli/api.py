@@ -25,11 +25,30 @@ from .errors import (
     UnreachableError,
 )
 
+#: The header every state-changing request of a signed-in session carries.
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Answers meaning "the secret you typed is wrong" (exit status 4).
+_BAD_SECRET_CODES = frozenset(
+    {
+        "wrong_code",
+        "code_required",
+        "login_failed",
+        "activation_failed",
+        "recovery_failed",
+    }
+)
+
 UNAVAILABLE = "this link is no longer available (expired, used up, revoked or unknown)"
 #: One message whether the link or the code was wrong: which one is nobody's
 #: business, and the server cannot tell either.
 WRONG_CODE = "the code does not match this link"
 CODE_REQUIRED = "this share needs its code: --code"
+#: One message for a wrong passphrase and an unknown handle: the server
+#: answers both the same, so that handles cannot be enumerated.
+WRONG_PASSPHRASE = "the passphrase does not match this account"
+WRONG_ACTIVATION = "the activation code does not match (wrong, used or expired)"
+WRONG_RECOVERY = "the recovery code does not match this account"
 
 _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
@@ -41,9 +60,12 @@ class ServerApi:
         self, server: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.server = server.rstrip("/")
+        # The session cookie lives in this client's jar, in memory only.
         self._client = httpx.AsyncClient(
             base_url=self.server, timeout=_TIMEOUT, transport=transport
         )
+        #: Set once signed in; sent with every state-changing request.
+        self.csrf_token: str | None = None
 
     async def __aenter__(self) -> ServerApi:
         return self
@@ -166,7 +188,16 @@ class ServerApi:
 
     # -- plumbing ------------------------------------------------------------
 
+    async def request_json(
+        self, method: str, path: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Send a request and return its JSON object (for :mod:`.mail_api`)."""
+        return _json(await self._send(method, path, **kwargs))
+
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.csrf_token is not None and method not in _SAFE_METHODS:
+            headers = {**kwargs.get("headers", {}), CSRF_HEADER: self.csrf_token}
+            kwargs["headers"] = headers
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -184,9 +215,9 @@ class ServerError(CliError):
         self.code = code
         if status == 404 and code in ("unavailable", ""):
             self.exit_code = EXIT_UNAVAILABLE
-        elif code in ("wrong_code", "code_required"):
+        elif code in _BAD_SECRET_CODES:
             self.exit_code = EXIT_BAD_LINK
-        elif status == 413 or code == "too_large":
+        elif status in (413, 429) or code in ("too_large", "quota_full"):
             self.exit_code = EXIT_TOO_LARGE
         elif status >= 500:
             self.exit_code = EXIT_UNREACHABLE
@@ -245,6 +276,16 @@ def _raise_for_status(response: httpx.Response) -> None:
             text += f" ({left} attempt{'' if left == 1 else 's'} left)"
     elif code == "code_required":
         text = CODE_REQUIRED
+    elif code == "login_failed":
+        text = WRONG_PASSPHRASE
+    elif code == "activation_failed":
+        text = WRONG_ACTIVATION
+    elif code == "recovery_failed":
+        text = WRONG_RECOVERY
+    elif code == "rate_limited":
+        text = _rate_limited(response, body)
+    elif code == "session_required":
+        text = "the server ended the session (sign in again)"
     elif code == "invalid_ticket":
         text = (
             "the download permission expired (running get again counts a new download)"
@@ -254,3 +295,21 @@ def _raise_for_status(response: httpx.Response) -> None:
     else:
         text = f"the server answered {response.status_code}"
     raise ServerError(text, status=response.status_code, code=code)
+
+
+def _rate_limited(response: httpx.Response, body: Any) -> str:
+    wait = body.get("retry_after") if isinstance(body, dict) else None
+    if type(wait) is not int:
+        header = response.headers.get("Retry-After", "")
+        wait = int(header) if header.isdigit() else None
+    text = "too many attempts or deposits from here"
+    if wait is None:
+        return f"{text}; try again later"
+    return f"{text}; try again in {format_duration_short(wait)}"
+
+
+def format_duration_short(seconds: int) -> str:
+    """Seconds as ``45 s`` or ``15 min`` (rounded up), for waiting times."""
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    return f"{-(-seconds // 60)} min"

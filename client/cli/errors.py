@@ -14,7 +14,8 @@ EXIT_USAGE = 2
 #: The share is expired, used up, revoked or unknown.
 EXIT_UNAVAILABLE = 3
 #: The text is not a Sealpost link, its key (after ``#``) is wrong, or the
-#: share's second-channel code is wrong, missing or has unsafe settings.
+#: share's second-channel code is wrong, missing or has unsafe settings; or
+#: a passphrase, an activation code or the keys held do not fit.
 EXIT_BAD_LINK = 4
 #: Downloaded data failed authentication: damaged or tampered with.
 EXIT_TAMPERED = 5
@@ -24,6 +25,15 @@ EXIT_UNREACHABLE = 6
 EXIT_TOO_LARGE = 7
 #: Interrupted with Ctrl-C (the shell convention 128 + SIGINT).
 EXIT_INTERRUPTED = 130
+
+#: The statuses as ``--help`` lists them.
+EXIT_HELP = """\
+exit status: 0 done, 1 other failure, 2 wrong usage, 3 link unavailable
+(expired, used up, revoked, locked), 4 not a sealpost link, wrong key,
+wrong or missing code, wrong passphrase or activation code,
+5 damaged or tampered data or an unexpected key fingerprint, 6 server
+unreachable, 7 over the server's limits or rate limits.
+"""
 
 
 class CliError(Exception):
@@ -50,6 +60,13 @@ class UnavailableError(CliError):
 
 class BadLinkError(CliError):
     """Not a Sealpost link, or the key in its fragment does not fit."""
+
+    exit_code = EXIT_BAD_LINK
+
+
+class WrongSecretError(CliError):
+    """A passphrase or activation code that does not fit, key-derivation
+    settings we refuse, or no key for what is to be opened."""
 
     exit_code = EXIT_BAD_LINK
 

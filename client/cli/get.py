@@ -93,7 +93,7 @@ async def get(
         link_secret = share.parse_fragment(link.fragment)
     except FormatError:
         raise BadLinkError(_WRONG_KEY) from None
-    out_dir = _prepare_dir(options.out_dir)
+    out_dir = prepare_dir(options.out_dir)
 
     async with ServerApi(options.server or link.server, transport=transport) as api:
         info = await api.info(link.share_id)
@@ -116,37 +116,69 @@ async def get(
             raise BadLinkError(
                 _WRONG_KEY if code_secret is None else WRONG_CODE
             ) from None
-        manifest = recipient.manifest
-        target = place.Target(out_dir)
-        # Every path is checked before the claim: a refusal costs no download.
-        folders = [place.folder_segments(path) for path in manifest.dirs]
-        files = [place.split(entry.name) for entry in manifest.files]
-        for segments in [*folders, *(parents for parents, _ in files)]:
-            target.check(segments)
-        sizes = _ciphertext_sizes(info, len(manifest.files))
-        for size, entry in zip(sizes, manifest.files, strict=True):
-            if size != chunked.ciphertext_size(entry.size):
-                raise TamperedError("the server's file list does not match the share")
+        return await receive(
+            api,
+            link.share_id,
+            info,
+            recipient,
+            out_dir=out_dir,
+            force=options.force,
+            out=out,
+            err=err,
+        )
 
-        # Claim first even for a message alone: reading the share is what the
-        # sender's download limit counts, and the claim is what enforces it.
-        ticket = await api.claim(link.share_id, recipient.claim_proof)
-        if manifest.message:
-            _write_message(out, manifest.message)
 
-        for segments in folders:
-            target.folder(segments)
-        saved: list[Path] = []
-        taken: set[Path] = set()
-        for index, (parents, name) in enumerate(files):
-            download = _Download(api, recipient, link.share_id, ticket, index)
-            path = await download.save(
-                name, sizes[index], target.folder(parents), options.force, taken, err
-            )
-            taken.add(path)
-            err.write(f"saved {_shown(str(path))}\n")
-            err.flush()
-            saved.append(path)
+async def receive(
+    api: ServerApi,
+    share_id: str,
+    info: dict[str, Any],
+    recipient: share.ShareRecipient,
+    *,
+    out_dir: Path,
+    force: bool,
+    out: TextIO,
+    err: TextIO,
+) -> list[Path]:
+    """Save an opened share: the message to ``out``, files into ``out_dir``.
+
+    The one saving path of ``get`` and ``open`` (mailboxes): every path is
+    checked before the download is claimed, each file is verified before
+    it gets its name (see :func:`get`). ``out_dir`` comes from
+    :func:`prepare_dir`.
+
+    :raises CliError: see :func:`get`.
+    """
+    manifest = recipient.manifest
+    target = place.Target(out_dir)
+    # Every path is checked before the claim: a refusal costs no download.
+    folders = [place.folder_segments(path) for path in manifest.dirs]
+    files = [place.split(entry.name) for entry in manifest.files]
+    for segments in [*folders, *(parents for parents, _ in files)]:
+        target.check(segments)
+    sizes = _ciphertext_sizes(info, len(manifest.files))
+    for size, entry in zip(sizes, manifest.files, strict=True):
+        if size != chunked.ciphertext_size(entry.size):
+            raise TamperedError("the server's file list does not match the share")
+
+    # Claim first even for a message alone: reading the share is what the
+    # sender's download limit counts, and the claim is what enforces it.
+    ticket = await api.claim(share_id, recipient.claim_proof)
+    if manifest.message:
+        _write_message(out, manifest.message)
+
+    for segments in folders:
+        target.folder(segments)
+    saved: list[Path] = []
+    taken: set[Path] = set()
+    for index, (parents, name) in enumerate(files):
+        download = _Download(api, recipient, share_id, ticket, index)
+        path = await download.save(
+            name, sizes[index], target.folder(parents), force, taken, err
+        )
+        taken.add(path)
+        err.write(f"saved {shown(str(path))}\n")
+        err.flush()
+        saved.append(path)
     return saved
 
 
@@ -160,12 +192,12 @@ def _write_message(out: TextIO, message: str) -> None:
     # move the cursor or rewrite what the screen shows. Pipes get the exact
     # text (C08: byte-identical).
     if out.isatty():
-        message = _shown(message, keep="\t\n")
+        message = shown(message, keep="\t\n")
     out.write(message + "\n")
     out.flush()
 
 
-def _prepare_dir(out_dir: Path) -> Path:
+def prepare_dir(out_dir: Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -219,7 +251,7 @@ class _Download:
         the output folder (see :mod:`client.cli.place`).
         """
         safe = names.neutralise(name)
-        progress = Progress(err, _shown(safe), chunked.plaintext_size(size))
+        progress = Progress(err, shown(safe), chunked.plaintext_size(size))
         try:
             fd, part_name = tempfile.mkstemp(
                 prefix=_PART_PREFIX, suffix=_PART_SUFFIX, dir=out_dir
@@ -239,16 +271,16 @@ class _Download:
             return final
         except (DecryptionError, FormatError):
             raise TamperedError(
-                f'file "{_shown(safe)}" failed verification (damaged or '
+                f'file "{shown(safe)}" failed verification (damaged or '
                 "tampered with); nothing was saved"
             ) from None
         except _Truncated:
             raise TamperedError(
-                f'file "{_shown(safe)}" is incomplete on the server; nothing was saved'
+                f'file "{shown(safe)}" is incomplete on the server; nothing was saved'
             ) from None
         except OSError as exc:
             raise CliError(
-                f'cannot write "{_shown(safe)}" in "{out_dir}": {exc.strerror or exc}'
+                f'cannot write "{shown(safe)}" in "{out_dir}": {exc.strerror or exc}'
             ) from None
         finally:
             progress.finish()
@@ -357,14 +389,14 @@ def _publish(
             continue
         if force:
             if target.is_dir() and not target.is_symlink():
-                raise CliError(f'cannot replace the folder "{_shown(candidate)}"')
+                raise CliError(f'cannot replace the folder "{shown(candidate)}"')
             # os.replace swaps the directory entry: a symlink planted under
             # that name is replaced itself, its target is never written.
             os.replace(part, target)
             return target
         if _claim_name(part, target):
             return target
-    raise CliError(f'no free file name for "{_shown(name)}" in {out_dir}')
+    raise CliError(f'no free file name for "{shown(name)}" in {out_dir}')
 
 
 def _claim_name(part: Path, target: Path) -> bool:
@@ -388,7 +420,7 @@ def _claim_name(part: Path, target: Path) -> bool:
     return True
 
 
-def _shown(text: str, *, keep: str = "") -> str:
+def shown(text: str, *, keep: str = "") -> str:
     """Text safe to print on a terminal: controls and bidi marks escaped.
 
     Other invisible characters stay (a zero-width joiner is part of an

@@ -1,4 +1,5 @@
-"""The ``sealpost`` command: ``send``, ``get`` and ``serve``.
+"""The ``sealpost`` command: ``send``, ``get``, the staff commands
+(``activate``, ``inbox``, ``open``, ``passphrase``), ``serve`` and ``admin``.
 
 Expected failures print ``sealpost: error: <message>`` and exit with the
 status of their kind (see :mod:`client.cli.errors`); only a bug shows a
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,20 +19,16 @@ from typing import TextIO
 from pyodide_crypto import __version__, kdf
 from pyodide_crypto.errors import ParameterError
 
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError, UsageError
+from . import admin as admin_cli
+from . import commands as staff
+from . import prompts
+from .commands import SERVER_ENV, server_url
+from .errors import EXIT_HELP, EXIT_INTERRUPTED, EXIT_USAGE, CliError, UsageError
 from .get import GetOptions, get
 from .links import parse_duration
 from .send import SendOptions, send
 
-#: Where ``send`` goes when neither ``--server`` nor the variable says.
-SERVER_ENV = "SEALPOST_SERVER"
-
-_EPILOG = """\
-exit status: 0 done, 1 other failure, 2 wrong usage, 3 link unavailable
-(expired, used up, revoked, locked), 4 not a sealpost link, wrong key,
-wrong or missing code,
-5 damaged or tampered data, 6 server unreachable, 7 over the server's limits.
-"""
+_EPILOG = EXIT_HELP
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
+    # No abbreviations: "--passphrase SECRET" must not become
+    # "--passphrase-file SECRET".
     sender = commands.add_parser(
         "send",
+        allow_abbrev=False,
         help="encrypt files and a message, upload them, print the link",
         description="Encrypt files and a message on this computer, upload the "
         "ciphertext and print the link. The key is only in the link "
@@ -105,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="like --code with a random code, printed on stderr",
     )
+    staff.add_send_options(sender)
 
     getter = commands.add_parser(
         "get",
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         "missing; a wrong code uses up one of the share's few attempts)",
     )
 
+    staff.add_commands(commands)
+
     server = commands.add_parser(
         "serve", help="run the Sealpost server", description="Run the server."
     )
@@ -158,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
         server.set_defaults(serve_missing=True)
     else:
         add_serve_arguments(server)
+
+    administration = commands.add_parser(
+        "admin",
+        help="provision accounts on a server's data folder",
+        description="Create the first administrator and other accounts, each "
+        "with a one-time activation code (no email involved).",
+    )
+    try:
+        from server.admin import add_admin_arguments
+    except ImportError:
+        administration.set_defaults(serve_missing=True)
+    else:
+        add_admin_arguments(administration)
     return parser
 
 
@@ -233,10 +248,18 @@ def _get_options(args: argparse.Namespace, stdin: TextIO) -> GetOptions:
 
 
 def _send_options(args: argparse.Namespace, stdin: TextIO) -> SendOptions:
-    server = args.server or os.environ.get(SERVER_ENV, "")
-    if not server:
-        raise UsageError(f"no server: pass --server URL or set {SERVER_ENV}")
+    server = server_url(args.server)
     code = _send_code(args)
+    passphrase = None
+    if args.handle is not None:
+        source = prompts.passphrase_source(args.passphrase_file)
+        if source.from_stdin and str(args.message_file) == "-":
+            raise UsageError(
+                "only one of --message-file and --passphrase-file can be '-'"
+            )
+        passphrase = prompts.read_secret(source, stdin)
+    elif args.passphrase_file is not None:
+        raise UsageError("--passphrase-file goes with --as HANDLE")
     return SendOptions(
         server=server,
         paths=list(args.files),
@@ -246,6 +269,11 @@ def _send_options(args: argparse.Namespace, stdin: TextIO) -> SendOptions:
         as_json=args.json,
         code=code,
         show_code=args.generate_code,
+        to=list(args.to),
+        expect=list(args.expect_fingerprint),
+        link=args.link,
+        handle=args.handle,
+        passphrase=passphrase,
     )
 
 
@@ -260,7 +288,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
-        if args.command == "send":
+        if args.command == "admin":
+            return _admin(args)
+        if args.command in staff.COMMANDS:
+            staff.run(args, sys.stdin, sys.stdout, sys.stderr)
+        elif args.command == "send":
             options = _send_options(args, sys.stdin)
             asyncio.run(send(options, out=sys.stdout, err=sys.stderr))
         else:
@@ -283,6 +315,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     result = serve(args)
     return int(result or 0)
+
+
+def _admin(args: argparse.Namespace) -> int:
+    if getattr(args, "serve_missing", False):
+        sys.stderr.write("sealpost: error: the server is not installed here\n")
+        return EXIT_USAGE
+    if admin_cli.is_online(args):
+        # Online actions are a client of the HTTP API: they make box keys
+        # here, so they need no server code at all.
+        admin_cli.run(args, sys.stdin, sys.stdout, sys.stderr)
+        return 0
+    from server.admin import admin
+
+    return admin(args)
 
 
 def main() -> None:

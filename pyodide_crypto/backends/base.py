@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..errors import ParameterError
+
 #: A bulk byte buffer owned by the backend (``bytes``-like or a JS Uint8Array).
 Buffer = Any
 
@@ -23,6 +25,39 @@ AeadKey = Any
 
 NONCE_SIZE = 12
 TAG_SIZE = 16
+
+#: Diffie-Hellman groups for HPKE's DHKEMs, by WebCrypto's name. Private keys
+#: are raw 32-byte scalars; public keys are raw: 32 bytes for X25519, the
+#: 65-byte uncompressed point (0x04 || x || y) for P-256.
+X25519 = "X25519"
+P256 = "P-256"
+#: Sizes of (private key, public key) per group.
+DH_KEY_SIZES = {X25519: (32, 32), P256: (32, 65)}
+#: Every DH output here is 32 bytes (the X coordinate for P-256).
+DH_SECRET_SIZE = 32
+
+
+def check_dh_sizes(
+    curve: str, private_key: bytes | None, public_key: bytes | None
+) -> None:
+    """Refuse an unknown group or keys of the wrong size (shared by backends).
+
+    :raises ParameterError: naming the group or key that is wrong.
+    """
+    if curve not in DH_KEY_SIZES:
+        raise ParameterError(f"DH group must be one of {sorted(DH_KEY_SIZES)}")
+    sk_size, pk_size = DH_KEY_SIZES[curve]
+    if private_key is not None and (
+        not isinstance(private_key, bytes) or len(private_key) != sk_size
+    ):
+        raise ParameterError(f"{curve} private key must be {sk_size} bytes")
+    if public_key is not None and (
+        not isinstance(public_key, bytes) or len(public_key) != pk_size
+    ):
+        raise ParameterError(f"{curve} public key must be {pk_size} bytes")
+    # Only uncompressed points: one spelling per key, as on every runtime.
+    if curve == P256 and public_key is not None and public_key[0] != 0x04:
+        raise ParameterError("P-256 public key must be an uncompressed point")
 
 
 class Backend(Protocol):
@@ -46,6 +81,48 @@ class Backend(Protocol):
         self, ikm: bytes, *, salt: bytes, info: bytes, length: int
     ) -> bytes:
         """Full HKDF (Extract then Expand, RFC 5869) with HMAC-SHA-256."""
+        ...
+
+    async def hkdf_extract_sha256(self, salt: bytes, ikm: bytes) -> bytes:
+        """HKDF-Extract (RFC 5869, section 2.2) with HMAC-SHA-256; 32 bytes.
+
+        An empty ``salt`` means 32 zero bytes, as RFC 5869 says.
+        """
+        ...
+
+    async def hkdf_expand_sha256(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-256.
+
+        :raises ParameterError: ``length`` is outside 1..8160.
+        """
+        ...
+
+    async def dh_generate(self, curve: str) -> tuple[bytes, bytes]:
+        """A fresh key pair of ``curve`` (:data:`X25519` or :data:`P256`).
+
+        Returns ``(private_key, public_key)``, both raw (see
+        :data:`DH_KEY_SIZES`).
+        """
+        ...
+
+    async def dh_public_key(self, curve: str, private_key: bytes) -> bytes:
+        """The raw public key of a raw private key.
+
+        :raises ParameterError: the key has the wrong size, or is not a valid
+            scalar (P-256: zero or not below the group order).
+        """
+        ...
+
+    async def dh(self, curve: str, private_key: bytes, public_key: bytes) -> bytes:
+        """Diffie-Hellman: the 32-byte shared secret of two raw keys.
+
+        Public keys are validated (P-256: the point is on the curve); an
+        all-zero result (X25519 with a low-order point, RFC 7748 section 6.1,
+        RFC 9180 section 7.1.4) is refused.
+
+        :raises ParameterError: a key has the wrong size or is invalid, or the
+            result is all zeros.
+        """
         ...
 
     async def argon2id(

@@ -11,15 +11,43 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from ..errors import DecryptionError, ParameterError
-from .base import TAG_SIZE, AeadKey, Buffer
+from .base import (
+    DH_SECRET_SIZE,
+    TAG_SIZE,
+    X25519,
+    AeadKey,
+    Buffer,
+    check_dh_sizes,
+)
+
+_P256_POINT = ec.SECP256R1()
+
+
+def _dh_private(curve: str, private_key: bytes) -> Any:
+    if curve == X25519:
+        return x25519.X25519PrivateKey.from_private_bytes(private_key)
+    try:
+        return ec.derive_private_key(int.from_bytes(private_key), _P256_POINT)
+    except ValueError:
+        raise ParameterError("invalid P-256 private key") from None
+
+
+def _dh_public_bytes(curve: str, key: Any) -> bytes:
+    if curve == X25519:
+        return key.public_bytes_raw()  # type: ignore[no-any-return]
+    return key.public_bytes(  # type: ignore[no-any-return]
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
 
 
 class CPythonBackend:
@@ -58,6 +86,69 @@ class CPythonBackend:
         if not 0 < length <= 255 * 32:
             raise ParameterError(f"length must be 1..8160, got {length}")
         return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+
+    async def hkdf_extract_sha256(self, salt: bytes, ikm: bytes) -> bytes:
+        """HKDF-Extract with HMAC-SHA-256 (an empty salt is 32 zero bytes)."""
+        # HMAC pads its key with zeros, so b"" and 32 zero bytes give the same
+        # result; spelling it out keeps both backends visibly identical.
+        mac = hmac.HMAC(salt or bytes(32), hashes.SHA256())
+        mac.update(ikm)
+        return mac.finalize()
+
+    async def hkdf_expand_sha256(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand (RFC 5869, section 2.3) with HMAC-SHA-256.
+
+        :raises ParameterError: ``length`` is outside 1..8160.
+        """
+        if not 0 < length <= 255 * 32:
+            raise ParameterError(f"length must be 1..8160, got {length}")
+        return HKDFExpand(hashes.SHA256(), length, info).derive(prk)
+
+    async def dh_generate(self, curve: str) -> tuple[bytes, bytes]:
+        """A fresh raw ``(private_key, public_key)`` pair of ``curve``."""
+        check_dh_sizes(curve, None, None)
+        if curve == X25519:
+            key: Any = x25519.X25519PrivateKey.generate()
+            private = key.private_bytes_raw()
+        else:
+            key = ec.generate_private_key(_P256_POINT)
+            private = key.private_numbers().private_value.to_bytes(32)
+        return private, _dh_public_bytes(curve, key.public_key())
+
+    async def dh_public_key(self, curve: str, private_key: bytes) -> bytes:
+        """The raw public key of a raw private key.
+
+        :raises ParameterError: wrong size, or not a valid P-256 scalar.
+        """
+        check_dh_sizes(curve, private_key, None)
+        key = _dh_private(curve, private_key)
+        return _dh_public_bytes(curve, key.public_key())
+
+    async def dh(self, curve: str, private_key: bytes, public_key: bytes) -> bytes:
+        """Diffie-Hellman of two raw keys; refuses invalid points and zero.
+
+        :raises ParameterError: a key is invalid or the result is all zeros.
+        """
+        check_dh_sizes(curve, private_key, public_key)
+        key = _dh_private(curve, private_key)
+
+        try:
+            if curve == X25519:
+                peer: Any = x25519.X25519PublicKey.from_public_bytes(public_key)
+                shared = key.exchange(peer)
+            else:
+                # from_encoded_point checks that the point is on the curve.
+                peer = ec.EllipticCurvePublicKey.from_encoded_point(
+                    _P256_POINT, public_key
+                )
+                shared = key.exchange(ec.ECDH(), peer)
+        except ValueError:
+            raise ParameterError(f"invalid {curve} public key") from None
+        # OpenSSL already refuses an all-zero X25519 output; checked again so
+        # that the rule does not hang on a library detail.
+        if len(shared) != DH_SECRET_SIZE or not any(shared):
+            raise ParameterError(f"invalid {curve} public key")
+        return shared  # type: ignore[no-any-return]
 
     async def import_aes_gcm_key(self, key: bytes) -> AeadKey:
         """Import a 16- or 32-byte AES-GCM key.

@@ -20,8 +20,16 @@ import js  # type: ignore[import-not-found]
 from js import Object, Uint8Array, crypto  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, to_js  # type: ignore[import-not-found]
 
+from ..encoding import b64url_decode
 from ..errors import BackendError, DecryptionError, ParameterError
-from .base import AeadKey, Buffer
+from .base import (
+    DH_KEY_SIZES,
+    DH_SECRET_SIZE,
+    X25519,
+    AeadKey,
+    Buffer,
+    check_dh_sizes,
+)
 
 # crypto.getRandomValues refuses more than 64 KiB in one call.
 _RANDOM_LIMIT = 65536
@@ -44,6 +52,25 @@ def _u8(data: bytes | bytearray | memoryview) -> Any:
 
 def _backend_error(exc: JsException) -> BackendError:
     return BackendError(f"webcrypto failed: {exc.name}")
+
+
+# DER of a PKCS#8 PrivateKeyInfo up to the raw private key, which follows.
+# WebCrypto imports private keys only as PKCS#8 or JWK, and a JWK needs the
+# public key, which only the platform may compute. X25519: RFC 8410. P-256:
+# an ECPrivateKey (RFC 5915) without its optional public key, which Chromium
+# and Node.js both accept and complete themselves.
+_PKCS8_PREFIX = {
+    X25519: bytes.fromhex("302e020100300506032b656e04220420"),
+    "P-256": bytes.fromhex(
+        "3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420"
+    ),
+}
+
+
+def _dh_algorithm(curve: str) -> Any:
+    if curve == X25519:
+        return _params(name="X25519")
+    return _params(name="ECDH", namedCurve="P-256")
 
 
 class WebCryptoBackend:
@@ -78,14 +105,19 @@ class WebCryptoBackend:
         uses the input key directly as the PRK; so Expand is composed here from
         WebCrypto HMAC: T(i) = HMAC(PRK, T(i-1) || info || i).
         """
-        if not 0 < length <= 255 * _SHA512_SIZE:
-            raise ParameterError(f"length must be 1..16320, got {length}")
+        return await self._hkdf_expand("SHA-512", _SHA512_SIZE, prk, info, length)
+
+    async def _hkdf_expand(
+        self, hash_name: str, hash_size: int, prk: bytes, info: bytes, length: int
+    ) -> bytes:
+        if not 0 < length <= 255 * hash_size:
+            raise ParameterError(f"length must be 1..{255 * hash_size}, got {length}")
 
         try:
             key = await self._subtle.importKey(
                 "raw",
                 _u8(prk),
-                _params(name="HMAC", hash="SHA-512"),
+                _params(name="HMAC", hash=hash_name),
                 False,
                 to_js(["sign"]),
             )
@@ -122,6 +154,107 @@ class WebCryptoBackend:
         except JsException as exc:
             raise _backend_error(exc) from None
         return bytes(Uint8Array.new(bits).to_bytes())
+
+    async def hkdf_extract_sha256(self, salt: bytes, ikm: bytes) -> bytes:
+        """HKDF-Extract with HMAC-SHA-256: HMAC(salt, ikm), 32 bytes.
+
+        WebCrypto refuses an empty HMAC key; HMAC pads keys with zeros, so
+        RFC 5869's "no salt means HashLen zeros" gives the same result.
+        """
+        try:
+            key = await self._subtle.importKey(
+                "raw",
+                _u8(salt or bytes(32)),
+                _params(name="HMAC", hash="SHA-256"),
+                False,
+                to_js(["sign"]),
+            )
+            mac = await self._subtle.sign("HMAC", key, _u8(ikm))
+        except JsException as exc:
+            raise _backend_error(exc) from None
+        return bytes(Uint8Array.new(mac).to_bytes())
+
+    async def hkdf_expand_sha256(self, prk: bytes, info: bytes, length: int) -> bytes:
+        """HKDF-Expand with HMAC-SHA-256, composed like the SHA-512 one."""
+        return await self._hkdf_expand("SHA-256", 32, prk, info, length)
+
+    async def dh_generate(self, curve: str) -> tuple[bytes, bytes]:
+        """A fresh raw ``(private_key, public_key)`` pair from ``generateKey``."""
+        check_dh_sizes(curve, None, None)
+
+        try:
+            pair = await self._subtle.generateKey(
+                _dh_algorithm(curve), True, to_js(["deriveBits"])
+            )
+            jwk = await self._subtle.exportKey("jwk", pair.privateKey)
+            public = await self._subtle.exportKey("raw", pair.publicKey)
+        except JsException as exc:
+            raise _backend_error(exc) from None
+        private = b64url_decode(str(jwk.d), length=DH_KEY_SIZES[curve][0])
+        return private, bytes(Uint8Array.new(public).to_bytes())
+
+    async def dh_public_key(self, curve: str, private_key: bytes) -> bytes:
+        """The raw public key, as the platform computes it on import.
+
+        :raises ParameterError: wrong size, or not a valid P-256 scalar.
+        """
+        check_dh_sizes(curve, private_key, None)
+        key = await self._dh_private(curve, private_key, extractable=True)
+
+        try:
+            jwk = await self._subtle.exportKey("jwk", key)
+        except JsException as exc:
+            raise _backend_error(exc) from None
+        if curve == X25519:
+            return b64url_decode(str(jwk.x), length=32)
+        x = b64url_decode(str(jwk.x), length=32)
+        y = b64url_decode(str(jwk.y), length=32)
+        return b"\x04" + x + y
+
+    async def dh(self, curve: str, private_key: bytes, public_key: bytes) -> bytes:
+        """``deriveBits`` of two raw keys; refuses invalid points and zero.
+
+        :raises ParameterError: a key is invalid or the result is all zeros.
+        """
+        check_dh_sizes(curve, private_key, public_key)
+        key = await self._dh_private(curve, private_key, extractable=False)
+
+        # importKey checks that a P-256 point is on the curve; deriveBits
+        # fails on an all-zero X25519 result (OperationError), and the result
+        # is checked again below in case a platform does not.
+        try:
+            peer = await self._subtle.importKey(
+                "raw", _u8(public_key), _dh_algorithm(curve), False, to_js([])
+            )
+            bits = await self._subtle.deriveBits(
+                _params(name="X25519" if curve == X25519 else "ECDH", public=peer),
+                key,
+                DH_SECRET_SIZE * 8,
+            )
+        except JsException as exc:
+            if exc.name in ("DataError", "OperationError"):
+                raise ParameterError(f"invalid {curve} public key") from None
+            raise _backend_error(exc) from None
+        shared = bytes(Uint8Array.new(bits).to_bytes())
+        if not any(shared):
+            raise ParameterError(f"invalid {curve} public key")
+        return shared
+
+    async def _dh_private(
+        self, curve: str, private_key: bytes, *, extractable: bool
+    ) -> Any:
+        try:
+            return await self._subtle.importKey(
+                "pkcs8",
+                _u8(_PKCS8_PREFIX[curve] + private_key),
+                _dh_algorithm(curve),
+                extractable,
+                to_js(["deriveBits"]),
+            )
+        except JsException as exc:
+            if exc.name == "DataError":
+                raise ParameterError(f"invalid {curve} private key") from None
+            raise _backend_error(exc) from None
 
     async def argon2id(
         self,

@@ -10,13 +10,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from server.errors import (
+    ActivationFailed,
     BadRequest,
     CodeRequired,
+    Conflict,
+    CsrfFailed,
+    Forbidden,
     Incomplete,
     InvalidTicket,
+    LoginFailed,
+    NotFound,
     OffsetMismatch,
+    QuotaFull,
     RangeNotSatisfiable,
+    RateLimited,
+    RecoveryFailed,
     SealpostError,
+    SessionRequired,
     StorageFull,
     TooLarge,
     Unauthorized,
@@ -31,7 +41,14 @@ logger = logging.getLogger("sealpost.server")
 STATUS: dict[type[SealpostError], int] = {
     BadRequest: 400,
     Unauthorized: 401,
+    LoginFailed: 401,
+    RecoveryFailed: 401,
+    SessionRequired: 401,
     InvalidTicket: 403,
+    ActivationFailed: 403,
+    CsrfFailed: 403,
+    Forbidden: 403,
+    NotFound: 404,
     CodeRequired: 403,
     WrongCode: 403,
     Unavailable: 404,
@@ -39,9 +56,12 @@ STATUS: dict[type[SealpostError], int] = {
     OffsetMismatch: 409,
     UploadBusy: 409,
     Incomplete: 409,
+    Conflict: 409,
     TooLarge: 413,
     RangeNotSatisfiable: 416,
+    RateLimited: 429,
     StorageFull: 507,
+    QuotaFull: 507,
 }
 
 _HTTP_CODES = {
@@ -82,6 +102,8 @@ async def _sealpost_error(request: Request, exc: Exception) -> Response:
         headers["Content-Range"] = f"bytes */{exc.size}"
     elif isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     logger.warning(
         "Rejected %s %s with %d %s.",
         request.method,
@@ -92,6 +114,8 @@ async def _sealpost_error(request: Request, exc: Exception) -> Response:
     extra = None
     if isinstance(exc, WrongCode):
         extra = {"attempts_left": exc.attempts_left}
+    elif isinstance(exc, RateLimited):
+        extra = {"retry_after": exc.retry_after}
     return error_response(status, exc.code, exc.message, headers, extra)
 
 

@@ -7,25 +7,30 @@ back; every rule lives there. Errors are raised, never answered here, so
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from server.api.bodies import read_json
+from server.api.mail import parse_recipients
+from server.api.receipts import receipts_answer, recipient_of
+from server.api.session import client_address, mailroom, optional_session
 from server.encoding import b64url_decode
 from server.errors import BadRequest, TooLarge, Unauthorized, Unavailable
+from server.limits import plaintext_size
 from server.ranges import parse_range
-from server.shares import Blob, CodeLock, ShareRequest, ShareService
+from server.shares import Blob, CodeLock, NewShare, ShareRequest, ShareService
+from server.storage.mail_base import AddressedShare, Recipient
 
 # Largest JSON body we read; a creation request with max_files entries fits.
 MAX_JSON_BYTES = 256 * 1024
 # The claim verifier, proof and owner token are 32 random bytes each.
 SECRET_BYTES = 32
-# secrets.token_urlsafe(16) gives 22 characters; anything else is no share.
+# server.ids.new_id(16) gives 22 characters; anything else is no share.
 _SHARE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 # A blob served to a browser must never run as a page of our origin.
 BLOB_HEADERS = {
@@ -61,21 +66,7 @@ def _owner_token(request: Request) -> bytes:
 
 async def _read_json(request: Request) -> dict[str, Any]:
     """Read a small JSON object, refusing bodies over :data:`MAX_JSON_BYTES`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-        raise TooLarge("the JSON body is too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise TooLarge("the JSON body is too large")
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise BadRequest("the body must be a JSON object")
-    return value
+    return await read_json(request, limit=MAX_JSON_BYTES)
 
 
 def _int_field(body: dict[str, Any], name: str, *, default: int | None = None) -> int:
@@ -159,6 +150,9 @@ async def config(request: Request) -> Response:
 async def create_share(request: Request) -> Response:
     service = _service(request)
     limits = service.config
+    # A valid session makes this a state-changing cookie request: the CSRF
+    # check comes first, and the share records its sender.
+    session = await optional_session(request)
     body = await _read_json(request)
 
     files = body.get("files")
@@ -192,8 +186,21 @@ async def create_share(request: Request) -> Response:
         manifest_size=_int_field(body, "manifest_size"),
         code=_code_field(body),
     )
+    recipients = parse_recipients(body)
+    sender = session.account.account_id if session is not None else None
+    if recipients:
+        # Size limits first, so an oversized deposit spends no rate budget.
+        service.check_limits(share_request)
+        await mailroom(request).check(
+            recipients,
+            sender=session.account if session is not None else None,
+            plaintext_bytes=sum(plaintext_size(size) for size in sizes),
+            client=client_address(request),
+        )
 
     new = await service.create(share_request)
+    if recipients or sender is not None:
+        await _address(request, service, share_request, new, sender, recipients)
     return _no_store(
         {
             "id": new.share_id,
@@ -202,6 +209,30 @@ async def create_share(request: Request) -> Response:
         },
         status_code=201,
     )
+
+
+async def _address(
+    request: Request,
+    service: ShareService,
+    share_request: ShareRequest,
+    new: NewShare,
+    sender: str | None,
+    recipients: list[Recipient],
+) -> None:
+    """Record sender and recipients; a refused share is dropped at once."""
+    share = AddressedShare(
+        share_id=new.share_id,
+        sender_id=sender,
+        created_at=new.expires_at - share_request.expires_in,
+        expires_at=new.expires_at,
+        files=len(share_request.file_sizes),
+        size=sum(share_request.file_sizes) + share_request.manifest_size,
+    )
+    try:
+        await mailroom(request).address(share, recipients)
+    except BaseException:
+        await service.metadata.delete(new.share_id)
+        raise
 
 
 async def put_file(request: Request) -> Response:
@@ -237,7 +268,11 @@ async def put_manifest(request: Request) -> Response:
 
 
 async def finalize(request: Request) -> Response:
-    state = await _service(request).finalize(_share_id(request), _owner_token(request))
+    share_id = _share_id(request)
+    state = await _service(request).finalize(share_id, _owner_token(request))
+    # Idempotent, like finalize itself: a retried finalize delivers again
+    # to the same inboxes, which changes nothing.
+    await mailroom(request).deliver(share_id)
     return _no_store({"state": state.value})
 
 
@@ -278,39 +313,74 @@ async def claim(request: Request) -> Response:
     body = await _read_json(request)
     proof = _secret_field(body, "proof")
 
-    ticket, ttl = await _service(request).claim(share_id, proof)
+    recipient = await recipient_of(request, share_id)
+    ticket, ttl = await _service(request).claim(share_id, proof, recipient=recipient)
     return _no_store({"ticket": ticket, "ticket_expires_in": ttl})
 
 
 async def get_file(request: Request) -> Response:
     service = _service(request)
-    blob = await service.file(
-        _share_id(request),
-        int(request.path_params["index"]),
-        request.headers.get("sealpost-ticket"),
-    )
-    return _blob_response(request, service, blob)
+    share_id = _share_id(request)
+    index = int(request.path_params["index"])
+    blob = await service.file(share_id, index, request.headers.get("sealpost-ticket"))
+
+    async def served() -> None:
+        await service.served(share_id, index, blob.claim)
+
+    return _blob_response(request, service, blob, on_complete=served)
 
 
 async def status(request: Request) -> Response:
-    answer = await _service(request).status(_share_id(request), _owner_token(request))
+    share_id = _share_id(request)
+    answer = await _service(request).status(share_id, _owner_token(request))
+    answer["receipts"] = await receipts_answer(request, share_id)
     return _no_store(answer)
 
 
 async def revoke(request: Request) -> Response:
-    await _service(request).revoke(_share_id(request), _owner_token(request))
+    share_id = _share_id(request)
+    await _service(request).revoke(share_id, _owner_token(request))
+    await mailroom(request).forget(share_id)
     return _no_store({"state": "revoked"})
 
 
-def _blob_response(request: Request, service: ShareService, blob: Blob) -> Response:
-    """Stream a blob, or the one byte range asked for (206)."""
+async def _then(
+    chunks: AsyncIterator[bytes], on_complete: Callable[[], Awaitable[None]]
+) -> AsyncIterator[bytes]:
+    """Pass ``chunks`` through, then call ``on_complete``.
+
+    The generator resumes after its last ``yield`` only once the server
+    has sent that chunk, so a response cut off before its end never gets
+    here.
+    """
+    async for chunk in chunks:
+        yield chunk
+    await on_complete()
+
+
+def _blob_response(
+    request: Request,
+    service: ShareService,
+    blob: Blob,
+    *,
+    on_complete: Callable[[], Awaitable[None]] | None = None,
+) -> Response:
+    """Stream a blob, or the one byte range asked for (206).
+
+    :param on_complete: called once a response reaching the blob's last
+        byte has been sent whole (a resumed download counts when its last
+        range completes).
+    """
     span = parse_range(request.headers.get("range"), blob.size)
     start, end = span if span is not None else (0, blob.size)
     headers = {**BLOB_HEADERS, "Content-Length": str(end - start)}
     if span is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{blob.size}"
+    chunks = service.blobs.read(blob.key, start=start, end=end)
+    if on_complete is not None and end == blob.size:
+        chunks = _then(chunks, on_complete)
     return StreamingResponse(
-        service.blobs.read(blob.key, start=start, end=end),
+        chunks,
         status_code=206 if span is not None else 200,
         media_type="application/octet-stream",
         headers=headers,

@@ -177,15 +177,18 @@ class FolderBlobStore(BlobStore):
 
     async def read(self, key: BlobKey, *, start: int, end: int) -> AsyncIterator[bytes]:
         _, final = self._paths(key)
-        async with aiofiles.open(final, "rb") as handle:
-            await handle.seek(start)
-            left = end - start
-            while left > 0:
-                data = await handle.read(min(READ_CHUNK_SIZE, left))
-                if not data:
-                    raise OSError(errno.EIO, "blob shorter than expected")
-                left -= len(data)
-                yield data
+        position = start
+        while position < end:
+            # The file is opened for each piece and closed before the piece
+            # is yielded: a response abandoned mid-stream (client gone,
+            # server stopping) then leaves no open file behind it.
+            async with aiofiles.open(final, "rb") as handle:
+                await handle.seek(position)
+                data = await handle.read(min(READ_CHUNK_SIZE, end - position))
+            if not data:
+                raise OSError(errno.EIO, "blob shorter than expected")
+            position += len(data)
+            yield data
 
     async def discard_upload(self, key: BlobKey) -> None:
         upload, final = self._paths(key)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
-
 from server.storage.base import MetadataStore, ShareRecord, ShareState
-
-# Several server processes may write the same database; a writer waits this
-# long for the lock instead of failing at once.
-BUSY_TIMEOUT_MS = 30_000
+from server.storage.sqlite_db import SQLiteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS shares (
@@ -52,50 +44,14 @@ _COLUMNS = (
 _MARKS = ",".join("?" * len(_COLUMNS.split(",")))
 
 
-class SQLiteMetadataStore(MetadataStore):
+class SQLiteMetadataStore(SQLiteDatabase, MetadataStore):
     """Share metadata in one SQLite file.
 
     :param path: the database file; its folder must exist.
     """
 
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._db: aiosqlite.Connection | None = None
-        # One connection is shared by all requests of this process; explicit
-        # transactions must not interleave on it.
-        self._lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        db = await aiosqlite.connect(self._path, isolation_level=None)
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.executescript(_SCHEMA)
-        self._db = db
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        assert self._db is not None, "SQLiteMetadataStore.open() was not awaited"
-        return self._db
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            db = self._conn
-            # IMMEDIATE takes the write lock up front, so two processes
-            # serialise here instead of failing on a lock upgrade later.
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+        super().__init__(path, _SCHEMA)
 
     async def create(self, record: ShareRecord) -> None:
         async with self._transaction() as db:
@@ -121,10 +77,9 @@ class SQLiteMetadataStore(MetadataStore):
             )
 
     async def get(self, share_id: str) -> ShareRecord | None:
-        async with self._conn.execute(
+        row = await self._row(
             f"SELECT {_COLUMNS} FROM shares WHERE id = ?", (share_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         return ShareRecord(
@@ -191,29 +146,34 @@ class SQLiteMetadataStore(MetadataStore):
             return None if row is None else int(row[0])
 
     async def claim_times(self, share_id: str) -> list[float]:
-        async with self._conn.execute(
+        rows = await self._rows(
             "SELECT at FROM claims WHERE share_id = ? ORDER BY number", (share_id,)
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def stale_pending(self, *, created_before: float, now: float) -> list[str]:
-        async with self._conn.execute(
+        rows = await self._rows(
             "SELECT id FROM shares WHERE state = ?"
             " AND (created_at < ? OR expires_at <= ?)",
             (ShareState.PENDING.value, created_before, now),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def ended(self, *, now: float, consumed_before: float) -> list[str]:
-        async with self._conn.execute(
+        rows = await self._rows(
             "SELECT id FROM shares WHERE purged = 0 AND state != ?"
             " AND (state = ? OR expires_at <= ?"
             " OR (code_attempts > 0 AND code_failures >= code_attempts)"
             " OR (downloads >= max_downloads"
             " AND (SELECT MAX(at) FROM claims WHERE share_id = shares.id) < ?))",
-            (ShareState.PENDING.value, ShareState.REVOKED.value, now, consumed_before),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+            (
+                ShareState.PENDING.value,
+                ShareState.REVOKED.value,
+                now,
+                consumed_before,
+            ),
+        )
+        return [row[0] for row in rows]
 
     async def mark_purged(self, share_id: str) -> None:
         async with self._transaction() as db:

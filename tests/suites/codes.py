@@ -7,7 +7,12 @@ one round trip uses the defaults that senders really use.
 from __future__ import annotations
 
 from pyodide_crypto import codes, envelope, kdf, share
-from pyodide_crypto.errors import DecryptionError, FormatError, ParameterError
+from pyodide_crypto.errors import (
+    CodeError,
+    DecryptionError,
+    FormatError,
+    ParameterError,
+)
 from pyodide_crypto.runtime import backend
 
 FAST = kdf.FLOOR
@@ -70,6 +75,23 @@ async def test_normalisation_equivalences() -> None:
 async def test_normalisation_refusals() -> None:
     for bad in ["", "   ", "- -", "ab\x00cd", "ab\u200bcd", "x" * 257]:
         _raises(ParameterError, kdf.normalize_code, bad)
+
+
+async def test_normalisation_refusals_say_why() -> None:
+    # Clients translate the reason; the message stays for logs and the CLI.
+    reasons = {
+        " - ": "empty",
+        "ab\x00cd": "character",
+        "ab\u200bcd": "character",
+        "é" * 129: "too_long",
+    }
+    for bad, reason in reasons.items():
+        try:
+            kdf.normalize_code(bad)
+        except CodeError as exc:
+            assert exc.reason == reason, (bad, exc.reason)
+        else:
+            raise AssertionError(f"accepted {bad!r}")
 
 
 async def test_generated_codes() -> None:

@@ -829,7 +829,7 @@ async def test_manifest_hand_made_valid_document_opens() -> None:
 
 
 async def test_manifest_rejects_wrong_version() -> None:
-    for version in (0, 2, "1", 1.0, True, None):
+    for version in (0, 3, "1", 1.0, True, None):
         assert "version" in await _refused(_valid_document(v=version))
     document = _valid_document()
     del document["v"]

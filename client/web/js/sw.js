@@ -97,7 +97,13 @@ function downloadResponse({ data, control, name, size }) {
     if (ended) return;
     if (message.type === "data") {
       const bytes = new Uint8Array(message.buffer);
-      if (bytes.length > 0) controller.enqueue(bytes);
+      if (bytes.length === 0) {
+        // A pull that settles without enqueuing is never called again (the
+        // browser's read stays pending): ask for the next piece instead.
+        data.postMessage({ type: "pull" });
+        return;
+      }
+      controller.enqueue(bytes);
       wake();
     } else if (message.type === "end") {
       end("closed", () => controller.close());

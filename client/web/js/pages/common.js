@@ -14,7 +14,12 @@ import {
 
 // Error parameters that are byte counts, shown in the page's units.
 const BYTE_PARAMS = new Set(["limit", "size"]);
-const BYTE_CODES = new Set(["file_too_large", "share_too_large", "manifest_too_large"]);
+const BYTE_CODES = new Set([
+  "file_too_large",
+  "share_too_large",
+  "manifest_too_large",
+  "deposit_too_large",
+]);
 // Failures whose technical detail is kept on #error[data-detail] for reports.
 const DETAILED_CODES = new Set(["internal", "runtime_failed"]);
 
@@ -67,6 +72,10 @@ let shownError = null;
 export function errorMessage(error) {
   const { code, params } = asSealpostError(error);
   const values = { ...params };
+  // Why a code was refused comes as a word, translated here.
+  if (typeof values.reason === "string") {
+    values.reason = t(`reasons.${values.reason}`);
+  }
   if (BYTE_CODES.has(code)) {
     for (const key of BYTE_PARAMS) {
       if (key in values) values[key] = formatBytes(values[key]);

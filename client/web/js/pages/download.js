@@ -33,14 +33,27 @@ export class DownloadChannel {
 
   // Download file `index` ({name, safeName, size}); resolves when all of it
   // went to the browser, rejects with a SealpostError otherwise.
-  async save(index, file, onEvent) {
+  save(index, file, onEvent) {
+    const job = { op: "download", args: { index }, name: file.safeName };
+    return this.run({ ...job, size: file.size }, onEvent);
+  }
+
+  // Download every file and folder as one zip named `name`.
+  async saveAll(name, onEvent) {
+    const size = await this.worker.call("zip_size");
+    return this.run({ op: "download_zip", args: {}, name, size }, onEvent);
+  }
+
+  // `job`: the worker operation that feeds the port, the name to save under
+  // and the exact size of what it sends.
+  async run(job, onEvent) {
     // The first download of the page counts one download on the server.
     await this.worker.call("claim");
     const registration = await this.prepare();
     if (registration === null) {
-      return saveFromMemory(this.worker, index, file, onEvent);
+      return saveFromMemory(this.worker, job, onEvent);
     }
-    return saveThroughServiceWorker(this.worker, registration, index, file, onEvent);
+    return saveThroughServiceWorker(this.worker, registration, job, onEvent);
   }
 }
 
@@ -62,7 +75,7 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function saveThroughServiceWorker(worker, registration, index, file, onEvent) {
+async function saveThroughServiceWorker(worker, registration, job, onEvent) {
   const serviceWorker = registration.active;
   if (serviceWorker === null) throw new SealpostError("no_service_worker");
   const data = new MessageChannel();
@@ -84,7 +97,7 @@ async function saveThroughServiceWorker(worker, registration, index, file, onEve
     else streamEnded(event.data?.type);
   };
   serviceWorker.postMessage(
-    { type: "download", nonce, name: file.safeName, size: file.size },
+    { type: "download", nonce, name: job.name, size: job.size },
     [data.port2, control.port2],
   );
   await withTimeout(registeredPromise, REGISTER_WAIT_MS);
@@ -98,13 +111,13 @@ async function saveThroughServiceWorker(worker, registration, index, file, onEve
   frame.className = "download-frame";
   try {
     const done = worker.call(
-      "download",
-      { index, port: data.port1 },
+      job.op,
+      { ...job.args, port: data.port1 },
       { onEvent, transfer: [data.port1] },
     );
     // The navigation becomes a download (Content-Disposition: attachment);
     // the frame never renders what it gets (C05).
-    frame.src = `/download/${nonce}/${encodeURIComponent(file.safeName)}`;
+    frame.src = `/download/${nonce}/${encodeURIComponent(job.name)}`;
     document.body.append(frame);
     await done;
     // Every window went out; the frame may go once the stream has closed.
@@ -119,7 +132,7 @@ async function saveThroughServiceWorker(worker, registration, index, file, onEve
   }
 }
 
-async function saveFromMemory(worker, index, file, onEvent) {
+async function saveFromMemory(worker, job, onEvent) {
   const data = new MessageChannel();
   const parts = [];
   const received = new Promise((resolve, reject) => {
@@ -137,8 +150,8 @@ async function saveFromMemory(worker, index, file, onEvent) {
   });
   received.catch(() => {});
   const done = worker.call(
-    "download",
-    { index, port: data.port1 },
+    job.op,
+    { ...job.args, port: data.port1 },
     { onEvent, transfer: [data.port1] },
   );
   data.port2.postMessage({ type: "pull" });
@@ -157,7 +170,7 @@ async function saveFromMemory(worker, index, file, onEvent) {
   );
   const anchor = document.createElement("a");
   anchor.href = url;
-  anchor.download = file.safeName;
+  anchor.download = job.name;
   anchor.hidden = true;
   document.body.append(anchor);
   anchor.click();

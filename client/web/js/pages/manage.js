@@ -16,9 +16,18 @@ const [{ SealpostError }, { formatDate, onLanguageChange, t }, common] =
 const { apiJSON, byId, clearError, pathId, setState, showError } = common;
 
 // States the server reports; anything else is shown as the server spells it.
-const STATES = new Set(["pending", "ready", "expired", "consumed", "revoked"]);
-// A share in these states can no longer be revoked.
-const FINAL_STATES = new Set(["expired", "consumed", "revoked"]);
+const STATES = new Set([
+  "pending",
+  "ready",
+  "expired",
+  "consumed",
+  "revoked",
+  "locked",
+]);
+// A share in these states can no longer be revoked. A code share that
+// locked after too many wrong codes opens for no one again, and the server
+// deletes its files by itself.
+const FINAL_STATES = new Set(["expired", "consumed", "revoked", "locked"]);
 
 const shareId = pathId();
 let status = null;

@@ -1,6 +1,7 @@
-// Send page: pick or drop files, write a message, choose expiry and the
-// download limit, then hand everything to the worker, which encrypts and
-// uploads. This page only shows things; it holds no crypto.
+// Send page: pick or drop files and folders, write a message, choose expiry,
+// the download limit and optionally a second-channel code, then hand
+// everything to the worker, which encrypts and uploads. This page only shows
+// things; it holds no crypto (codes are made and checked in the worker).
 
 import qrcode from "../../vendor/qrcode.mjs";
 import { SealpostError } from "../errors.js";
@@ -31,7 +32,15 @@ const QR_CELL = 4;
 const QR_MARGIN = 4;
 
 const worker = new WorkerClient();
+// {file, path}: path is relative ("folder/sub/name") for files picked in a
+// folder, the plain name otherwise.
 const files = [];
+// Folders with nothing in them, kept so the recipient gets them too.
+const dirs = [];
+// A path pyodide_crypto refuses, as a SealpostError, or null.
+let pathError = null;
+let pathCheck = 0;
+let codeRequest = 0;
 let config = null;
 let runtime = { state: "loading", error: null };
 let runtimeReady = null;
@@ -43,13 +52,8 @@ let qrText = null;
 // ---------------------------------------------------------------- start
 
 async function start() {
-  // Wired before anything is awaited: files picked while the page is still
-  // loading must not be lost.
-  wireForm();
-  await startLanguage();
-  onLanguageChange(render);
-  render();
-
+  // Started first (a call, nothing awaited) so that anything the form does
+  // early (checking picked paths, making a code) can wait on it.
   runtimeReady = worker.call("init", pageUrls()).then(
     () => {
       runtime = { state: "ready", error: null };
@@ -63,6 +67,12 @@ async function start() {
   );
   // Shown through runtime.state; sending awaits it again and reports it.
   runtimeReady.catch(() => {});
+  // Wired before anything is awaited: files picked while the page is still
+  // loading must not be lost.
+  wireForm();
+  await startLanguage();
+  onLanguageChange(render);
+  render();
 
   try {
     config = await apiJSON("/api/config");
@@ -78,16 +88,18 @@ async function start() {
 }
 
 function wireForm() {
-  const input = byId("files");
-  const take = () => {
-    addFiles(input.files);
-    // Cleared so that the next pass adds to the list (C10) and picking the
-    // same file again still fires "change".
-    input.value = "";
-  };
-  input.addEventListener("change", take);
-  // A browser may restore a selection (back button) before this runs.
-  if (input.files.length > 0) take();
+  for (const id of ["files", "folder"]) {
+    const input = byId(id);
+    const take = () => {
+      addFiles([...input.files].map((file) => ({ file, path: relativePath(file) })));
+      // Cleared so that the next pass adds to the list (C10) and picking the
+      // same file again still fires "change".
+      input.value = "";
+    };
+    input.addEventListener("change", take);
+    // A browser may restore a selection (back button) before this runs.
+    if (input.files.length > 0) take();
+  }
 
   const drop = byId("drop");
   drop.addEventListener("dragover", (event) => {
@@ -98,8 +110,27 @@ function wireForm() {
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    addFiles(event.dataTransfer?.files ?? []);
+    // Entries must be taken now: the list is emptied when the event ends.
+    const transfer = event.dataTransfer;
+    const entries = [...(transfer?.items ?? [])]
+      .filter((item) => item.kind === "file")
+      .map((item) => item.webkitGetAsEntry?.() ?? null);
+    if (entries.length === 0 || entries.includes(null)) {
+      addFiles([...(transfer?.files ?? [])].map((file) => ({ file, path: file.name })));
+      return;
+    }
+    readEntries(entries).then(
+      ({ found, empty }) => addFiles(found, empty),
+      (error) => showError(error),
+    );
   });
+
+  const useCode = byId("use-code");
+  useCode.addEventListener("change", () => {
+    if (useCode.checked && byId("code").value.trim() === "") newCode();
+    render();
+  });
+  byId("generate-code").addEventListener("click", newCode);
 
   byId("send-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -109,24 +140,113 @@ function wireForm() {
   byId("send-another").addEventListener("click", () => location.assign("/"));
 }
 
-function addFiles(list) {
-  for (const file of list) {
+// The path a picked file has inside the folder it was picked with.
+function relativePath(file) {
+  return file.webkitRelativePath || file.name;
+}
+
+// Every file under dropped folders, with its path, and the empty folders.
+// readEntries answers in batches (100 in Chromium) until it answers none.
+async function readEntries(entries) {
+  const found = [];
+  const empty = [];
+  const visit = async (entry) => {
+    const path = entry.fullPath.replace(/^\/+/, "");
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) =>
+        entry.file(resolve, reject),
+      ).catch(() => {
+        throw new SealpostError("file_unreadable", { name: path });
+      });
+      found.push({ file, path });
+      return;
+    }
+    if (!entry.isDirectory) return;
+    const reader = entry.createReader();
+    let count = 0;
+    for (;;) {
+      const batch = await new Promise((resolve, reject) =>
+        reader.readEntries(resolve, reject),
+      ).catch(() => {
+        throw new SealpostError("file_unreadable", { name: path });
+      });
+      if (batch.length === 0) break;
+      count += batch.length;
+      for (const child of batch) await visit(child);
+    }
+    if (count === 0) empty.push(path);
+  };
+  for (const entry of entries) await visit(entry);
+  return { found, empty };
+}
+
+function addFiles(picked, emptyDirs = []) {
+  for (const item of picked) {
     const duplicate = files.some(
       (known) =>
-        known.name === file.name &&
-        known.size === file.size &&
-        known.lastModified === file.lastModified,
+        known.path === item.path &&
+        known.file.size === item.file.size &&
+        known.file.lastModified === item.file.lastModified,
     );
-    if (!duplicate) files.push(file);
+    if (!duplicate) files.push(item);
   }
-  checkSelection();
-  render();
+  for (const dir of emptyDirs) {
+    if (!dirs.includes(dir)) dirs.push(dir);
+  }
+  selectionChanged();
 }
 
 function removeFile(index) {
   files.splice(index, 1);
+  selectionChanged();
+}
+
+function removeDir(index) {
+  dirs.splice(index, 1);
+  selectionChanged();
+}
+
+function selectionChanged() {
   checkSelection();
   render();
+  checkPaths();
+}
+
+// Ask pyodide_crypto which path it would refuse, once the runtime is up;
+// only the answer for the latest selection counts.
+async function checkPaths() {
+  pathCheck += 1;
+  const ticket = pathCheck;
+  const paths = files.map((item) => item.path);
+  const folders = [...dirs];
+  let refused = null;
+  try {
+    await runtimeReady;
+    refused = await worker.call("check_paths", { paths, dirs: folders });
+  } catch {
+    // No runtime: sending reports that; the worker checks again at send.
+    return;
+  }
+  if (ticket !== pathCheck) return;
+  pathError =
+    refused === null ? null : new SealpostError("path_invalid", { name: refused.path });
+  checkSelection();
+  render();
+}
+
+// A fresh code from the worker into #code (the person may still edit it).
+async function newCode() {
+  codeRequest += 1;
+  const ticket = codeRequest;
+  const field = byId("code");
+  field.value = "";
+  try {
+    await runtimeReady;
+    const code = await worker.call("generate_code");
+    if (ticket === codeRequest && field.value === "") field.value = code;
+  } catch (error) {
+    showError(error);
+  }
 }
 
 // ---------------------------------------------------------------- settings
@@ -160,11 +280,12 @@ function fillSettings() {
 // The first limit the selection breaks, as an error, or null (C07).
 function selectionProblem() {
   if (config === null) return null;
+  if (pathError !== null) return pathError;
   if (files.length > config.max_files) {
     return new SealpostError("too_many_files", { limit: config.max_files });
   }
   let total = 0;
-  for (const file of files) {
+  for (const { file } of files) {
     if (file.size > config.max_file_bytes) {
       return new SealpostError("file_too_large", {
         name: file.name,
@@ -226,7 +347,7 @@ async function send() {
   const expiresIn = Number(byId("expiry").value);
   const maxDownloads = Number(byId("downloads").value);
   const problem =
-    (files.length === 0 ? new SealpostError("no_files") : null) ??
+    (files.length === 0 && dirs.length === 0 ? new SealpostError("no_files") : null) ??
     selectionProblem() ??
     settingsProblem(expiresIn, maxDownloads);
   if (problem !== null) {
@@ -242,7 +363,10 @@ async function send() {
     result = await worker.call(
       "send",
       {
-        files: [...files],
+        files: files.map((item) => item.file),
+        paths: files.map((item) => item.path),
+        dirs: [...dirs],
+        code: byId("use-code").checked ? byId("code").value : null,
         message: byId("message").value,
         expiresIn,
         maxDownloads,
@@ -302,6 +426,8 @@ function render() {
 
   renderSelection(busy);
   renderExpiryLabels();
+  byId("code-fields").hidden = !byId("use-code").checked;
+  for (const id of ["use-code", "code", "generate-code"]) byId(id).disabled = busy;
 
   byId("send").disabled = config === null || busy || selectionProblem() !== null;
   byId("send-form").hidden = state === "done";
@@ -313,13 +439,13 @@ function renderSelection(busy) {
   const list = byId("selected");
   list.replaceChildren();
   let total = 0;
-  files.forEach((file, index) => {
+  files.forEach(({ file, path }, index) => {
     total += file.size;
     const item = document.createElement("li");
     const name = document.createElement("span");
     name.className = "name";
     // Names are shown as text, never parsed as markup (C04).
-    name.textContent = file.name;
+    name.textContent = path;
     const size = document.createElement("span");
     size.className = "size";
     size.textContent = formatBytes(file.size);
@@ -330,6 +456,21 @@ function renderSelection(busy) {
     remove.disabled = busy;
     remove.addEventListener("click", () => removeFile(index));
     item.append(name, " ", size, " ", remove);
+    list.append(item);
+  });
+  dirs.forEach((path, index) => {
+    const item = document.createElement("li");
+    item.className = "folder";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = path;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove link-button";
+    remove.textContent = t("send.remove");
+    remove.disabled = busy;
+    remove.addEventListener("click", () => removeDir(index));
+    item.append(name, " ", remove);
     list.append(item);
   });
   byId("totals").textContent =
@@ -382,6 +523,12 @@ function renderResult() {
   const manage = byId("manage-link");
   manage.href = result.manageLink;
   manage.textContent = result.manageLink;
+  const hint = byId("result-hint");
+  hint.dataset.i18n = result.code ? "send.result_hint_code" : "send.result_hint";
+  hint.textContent = t(hint.dataset.i18n);
+  // The code is shown apart from the link, to be given another way.
+  byId("result-code-block").hidden = !result.code;
+  byId("result-code").textContent = result.code ?? "";
   byId("result-expiry").textContent = t("send.expires_at", {
     date: formatDate(result.expiresAt),
   });
