@@ -5,8 +5,9 @@
 // the share is then encrypted to.
 
 import { asSealpostError, SealpostError } from "../errors.js";
-import { formatBytes, formatDate, formatPercent, t } from "../i18n.js";
+import { formatBytes, formatPercent, t } from "../i18n.js";
 import { byId, errorMessage, showError } from "./common.js";
+import { inboxRow, senderText } from "./inbox-row.js";
 
 // How long a directory search waits for more typing before it asks.
 const SEARCH_DELAY_MS = 250;
@@ -187,35 +188,7 @@ export function setupMail(page) {
       empty.textContent = t("account.inbox_empty");
       return [empty];
     }
-    return items.map((item) => {
-      const row = document.createElement("li");
-      row.className = "inbox-item";
-      row.dataset.shareId = item.share_id;
-      row.dataset.read = String(item.read);
-      const sender = document.createElement("span");
-      sender.className = "sender";
-      sender.textContent =
-        item.sender === null
-          ? t("account.anonymous")
-          : t("account.sender", { name: item.sender.name, handle: item.sender.handle });
-      const details = document.createElement("span");
-      details.className = "hint";
-      details.textContent = t("account.item_details", {
-        date: formatDate(item.created_at),
-        files: item.files,
-        size: formatBytes(item.size),
-      });
-      const mark = document.createElement("span");
-      mark.className = "read-mark";
-      mark.textContent = item.read ? t("account.read") : t("account.unread");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "button secondary open-item";
-      button.textContent = t("account.open");
-      button.addEventListener("click", () => page.run(() => open(item)));
-      row.append(mark, " ", sender, " ", details, " ", button);
-      return row;
-    });
+    return items.map((item) => inboxRow(item, () => page.run(() => open(item))));
   }
 
   function renderItem() {
@@ -224,10 +197,7 @@ export function setupMail(page) {
       byId("item-files").replaceChildren();
       return;
     }
-    byId("item-from").textContent =
-      item.sender === null
-        ? t("account.anonymous")
-        : t("account.sender", { name: item.sender.name, handle: item.sender.handle });
+    byId("item-from").textContent = senderText(item.sender);
     byId("item-message-block").hidden = item.message === "";
     // Text, never markup: <pre> keeps the sender's line breaks.
     byId("item-message").textContent = item.message;

@@ -10,16 +10,18 @@ if (location.href.includes("#")) {
 
 const [
   { asSealpostError },
-  { formatBytes, formatDate, t },
+  { formatBytes, t },
   { WorkerClient },
   { DownloadChannel },
   common,
+  { inboxRow, senderText },
 ] = await Promise.all([
   import("../errors.js"),
   import("../i18n.js"),
   import("../worker-client.js"),
   import("./download.js"),
   import("./common.js"),
+  import("./inbox-row.js"),
 ]);
 const { byId, clearError, pageUrls, pathId, setState, showError } = common;
 
@@ -55,32 +57,9 @@ async function run(action) {
 
 async function list() {
   const items = await worker.call("reply_box_open", { id: pathId(), fragment });
-  const rows = items.map((item) => {
-    const row = document.createElement("li");
-    row.className = "inbox-item";
-    row.dataset.shareId = item.share_id;
-    row.dataset.read = String(item.read);
-    const sender = document.createElement("span");
-    sender.className = "sender";
-    sender.textContent =
-      item.sender === null
-        ? t("account.anonymous")
-        : t("account.sender", { name: item.sender.name, handle: item.sender.handle });
-    const details = document.createElement("span");
-    details.className = "hint";
-    details.textContent = t("account.item_details", {
-      date: formatDate(item.created_at),
-      files: item.files,
-      size: formatBytes(item.size),
-    });
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "button secondary open-item";
-    button.textContent = t("account.open");
-    button.addEventListener("click", () => run(() => open(item)));
-    row.append(sender, " ", details, " ", button);
-    return row;
-  });
+  const rows = items.map((item) =>
+    inboxRow(item, () => run(() => open(item)), { readMark: false }),
+  );
   if (rows.length === 0) {
     const empty = document.createElement("li");
     empty.className = "hint empty";
@@ -93,10 +72,7 @@ async function list() {
 
 async function open(item) {
   const share = await worker.call("reply_item_open", { shareId: item.share_id });
-  byId("reply-from").textContent =
-    item.sender === null
-      ? t("account.anonymous")
-      : t("account.sender", { name: item.sender.name, handle: item.sender.handle });
+  byId("reply-from").textContent = senderText(item.sender);
   byId("reply-message-block").hidden = share.message === "";
   byId("reply-message").textContent = share.message;
   byId("reply-files").replaceChildren(
