@@ -4,14 +4,12 @@
 // removal by key rotation) and, for administrators, creating a box. Every
 // key operation happens in the worker; this module only shows and asks.
 
-import qrcode from "../../vendor/qrcode.mjs";
 import { SealpostError } from "../errors.js";
 import { t } from "../i18n.js";
 import { directoryRow } from "./app-mail.js";
 import { byId, showError } from "./common.js";
+import { drawQr } from "./qr.js";
 
-const QR_CELL = 4;
-const QR_MARGIN = 4;
 const SEARCH_DELAY_MS = 250;
 
 export function setupBoxes(page) {
@@ -216,27 +214,4 @@ export function setupBoxes(page) {
   }
 
   return { refresh, render, reset };
-}
-
-function drawQr(canvas, text) {
-  const code = qrcode(0, "M");
-  code.addData(text);
-  code.make();
-  const modules = code.getModuleCount();
-  const size = (modules + 2 * QR_MARGIN) * QR_CELL;
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.fillStyle = "#ffffff";
-  context.fillRect(0, 0, size, size);
-  context.fillStyle = "#000000";
-  for (let row = 0; row < modules; row += 1) {
-    for (let col = 0; col < modules; col += 1) {
-      if (code.isDark(row, col)) {
-        const x = (col + QR_MARGIN) * QR_CELL;
-        const y = (row + QR_MARGIN) * QR_CELL;
-        context.fillRect(x, y, QR_CELL, QR_CELL);
-      }
-    }
-  }
 }

@@ -4,14 +4,13 @@
 // /app#activate=<handle>:<code>: the fragment never reaches the server,
 // and the activation view fills itself from it, then clears it.
 
-import qrcode from "../../vendor/qrcode.mjs";
 import { language, t } from "../i18n.js";
 import { byId } from "./common.js";
+import { drawQr } from "./qr.js";
 
-// Pixels per module and quiet zone in modules (the standard's 4); the
-// image is scaled on paper, so only its sharpness depends on the cell.
+// Pixels per QR module; the image is scaled on paper, so only its
+// sharpness depends on the cell.
 const QR_CELL = 6;
-const QR_MARGIN = 4;
 
 export function activationLink(handle, code) {
   const value = `${encodeURIComponent(handle)}:${encodeURIComponent(code)}`;
@@ -33,30 +32,8 @@ export function activationFragment(hash) {
 }
 
 function qrImage(text, className) {
-  const code = qrcode(0, "M");
-  code.addData(text);
-  code.make();
-  const modules = code.getModuleCount();
-  const size = (modules + 2 * QR_MARGIN) * QR_CELL;
   const canvas = document.createElement("canvas");
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.fillStyle = "#ffffff";
-  context.fillRect(0, 0, size, size);
-  context.fillStyle = "#000000";
-  for (let row = 0; row < modules; row += 1) {
-    for (let col = 0; col < modules; col += 1) {
-      if (code.isDark(row, col)) {
-        context.fillRect(
-          (col + QR_MARGIN) * QR_CELL,
-          (row + QR_MARGIN) * QR_CELL,
-          QR_CELL,
-          QR_CELL,
-        );
-      }
-    }
-  }
+  drawQr(canvas, text, { cell: QR_CELL });
   const image = document.createElement("img");
   image.className = className;
   image.src = canvas.toDataURL("image/png");

@@ -3,7 +3,6 @@
 // everything to the worker, which encrypts and uploads. This page only shows
 // things; it holds no crypto (codes are made and checked in the worker).
 
-import qrcode from "../../vendor/qrcode.mjs";
 import { SealpostError } from "../errors.js";
 import {
   formatBytes,
@@ -23,13 +22,11 @@ import {
   showError,
   startLanguage,
 } from "./common.js";
+import { drawQr } from "./qr.js";
 
 // Expiry choices offered when the server allows them (seconds); the
 // server's minimum, default and maximum are always offered too.
 const EXPIRY_PRESETS = [3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
-// QR code: pixels per module and quiet zone in modules (the standard's 4).
-const QR_CELL = 4;
-const QR_MARGIN = 4;
 
 const worker = new WorkerClient();
 // {file, path}: path is relative ("folder/sub/name") for files picked in a
@@ -534,35 +531,12 @@ function renderResult() {
   });
   const status = byId("copy-status");
   status.textContent = status.dataset.i18n ? t(status.dataset.i18n) : "";
-  drawQr(result.link);
+  showQr(result.link);
 }
 
-function drawQr(text) {
-  const canvas = byId("qr");
+function showQr(text) {
   if (qrText === text) return;
-  const code = qrcode(0, "M");
-  code.addData(text);
-  code.make();
-  const modules = code.getModuleCount();
-  const size = (modules + 2 * QR_MARGIN) * QR_CELL;
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.fillStyle = "#ffffff";
-  context.fillRect(0, 0, size, size);
-  context.fillStyle = "#000000";
-  for (let row = 0; row < modules; row += 1) {
-    for (let col = 0; col < modules; col += 1) {
-      if (code.isDark(row, col)) {
-        context.fillRect(
-          (col + QR_MARGIN) * QR_CELL,
-          (row + QR_MARGIN) * QR_CELL,
-          QR_CELL,
-          QR_CELL,
-        );
-      }
-    }
-  }
+  drawQr(byId("qr"), text);
   qrText = text;
 }
 
